@@ -1,0 +1,57 @@
+# Two commands for a fresh machine: `make run` and `make test`. Everything they need is installed here.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+PIP     := $(BIN)/pip
+MW      := $(BIN)/mahnwerk
+HTMX    := static/vendor/htmx.min.js
+APT_GET := $(shell command -v apt-get 2>/dev/null)
+
+.PHONY: run test test-servers lint format bench clean
+
+$(BIN)/activate:
+	$(PY) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/activate
+	$(PIP) install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+# htmx comes from the npm registry, pinned in package.json / package-lock.json.
+$(HTMX): package.json
+	@command -v npm >/dev/null || { [ -n "$(APT_GET)" ] && apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	npm ci --no-audit --no-fund --silent
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+
+# Debian's chromium for the browser tests (Playwright drives it; it downloads no browser).
+/usr/bin/chromium:
+	@[ -n "$(APT_GET)" ] || { echo "please install chromium at /usr/bin/chromium"; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+run: $(VENV)/.installed $(HTMX)
+	$(MW) db upgrade
+	$(MW) demo
+	$(MW) serve
+
+test: $(VENV)/.installed-dev $(HTMX) /usr/bin/chromium
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/run.py
+	$(BIN)/python bench/rules.py
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache

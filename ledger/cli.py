@@ -1,0 +1,150 @@
+"""Administrative commands: merchants, users, tokens, rules, demo data."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+import rules
+from ledger import accounts, rulesets
+from ledger.db import db
+
+
+def _merchant(name: str):
+    merchant = accounts.find_merchant(name)
+    if merchant is None:
+        raise click.ClickException(f"no merchant named {name!r}")
+    return merchant
+
+
+@click.group("merchant")
+def merchant_group() -> None:
+    """Merchants."""
+
+
+@merchant_group.command("create")
+@click.argument("name")
+@click.option("--accounting-email", required=True)
+@click.option("--timezone", default="Europe/Berlin", show_default=True)
+@click.option("--iban")
+@click.option("--webhook-url")
+@with_appcontext
+def merchant_create(name, accounting_email, timezone, iban, webhook_url) -> None:
+    try:
+        merchant = accounts.create_merchant(
+            name, accounting_email, timezone=timezone, iban=iban, webhook_url=webhook_url
+        )
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"merchant {merchant.name!r} created (id {merchant.id})")
+
+
+@click.group("user")
+def user_group() -> None:
+    """Portal users."""
+
+
+@user_group.command("create")
+@click.argument("email")
+@click.option("--merchant", "merchant_name", required=True)
+@click.option("--role", type=click.Choice(["owner", "staff"]), default="owner", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def user_create(email, merchant_name, role, password_stdin) -> None:
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.create_user(email, _merchant(merchant_name), password, role)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"user {user.email} created for {merchant_name!r}")
+
+
+@click.group("token")
+def token_group() -> None:
+    """API tokens for the shop."""
+
+
+@token_group.command("create")
+@click.option("--merchant", "merchant_name", required=True)
+@click.option("--label")
+@with_appcontext
+def token_create(merchant_name, label) -> None:
+    """Print a new bearer token. It is shown once; only its hash is stored."""
+    token = accounts.create_token(_merchant(merchant_name), label)
+    db.session.commit()
+    click.echo(token)
+
+
+@click.group("rules")
+def rules_group() -> None:
+    """The dunning rules language."""
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from exc
+
+
+def _report(diagnostics, text: str, path: str) -> bool:
+    """Print findings as FILE:LINE:COL: severity: message with the line and a caret."""
+    for diagnostic in diagnostics:
+        click.echo(diagnostic.render(text, path), err=True)
+    return any(d.severity == "error" for d in diagnostics)
+
+
+@rules_group.command("check")
+@click.argument("path", type=click.Path(dir_okay=False))
+def rules_check(path) -> None:
+    """Check a rules file; exit 1 when it has errors."""
+    text = _read(path)
+    if _report(rules.check_text(text), text, path):
+        sys.exit(1)
+
+
+@rules_group.command("activate")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--merchant", "merchant_name", required=True)
+@click.option("--comment")
+@with_appcontext
+def rules_activate(path, merchant_name, comment) -> None:
+    """Make a rules file the merchant's active rules; refused (and nothing changed) on errors."""
+    text = _read(path)
+    merchant = _merchant(merchant_name)
+    try:
+        version = rulesets.save_and_activate(merchant, text, "cli", comment)
+    except rules.RulesError as exc:
+        db.session.rollback()
+        _report(exc.diagnostics, text, path)
+        raise click.ClickException("rules refused; the active rules are unchanged") from exc
+    db.session.commit()
+    click.echo(f"version {version.number} is active for {merchant.name!r}")
+
+
+@click.command("demo")
+@click.option("--orders", default=300, show_default=True)
+@with_appcontext
+def demo_command(orders: int) -> None:
+    """Load a demo merchant with realistic orders (once; a second call changes nothing)."""
+    from ledger import demo
+
+    created = demo.load(orders)
+    if created:
+        click.echo(f"demo data loaded: {orders} orders for {demo.MERCHANT_NAME!r}")
+    else:
+        click.echo("demo data exists already")
+    click.echo(f"demo login: {demo.DEMO_EMAIL} / {demo.DEMO_PASSWORD}")
+
+
+def register_commands(app) -> None:
+    for command in (merchant_group, user_group, token_group, rules_group, demo_command):
+        app.cli.add_command(command)

@@ -1,0 +1,171 @@
+"""Demo data: a DACH shop with a few hundred orders whose last 60 days really happened.
+
+The loader replays each day in order (that day's payments arrive, then that day's dunning run
+decides), so every reminder, cancellation and digest on the demo orders was made by the real rules.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from ledger import accounts, dunning, orders, rulesets
+from ledger.clock import today_for
+from ledger.db import db
+
+MERCHANT_NAME = "Alpenkiste GmbH"
+DEMO_EMAIL = "demo@mahnwerk.example"
+DEMO_PASSWORD = "mahnwerk-demo"
+DEMO_RULES = """\
+# Vorkasse: nach 14 Tagen erinnern, nach 21 Tagen stornieren und die Buchhaltung informieren
+vorkasse after 14 days: remind; after 21 days: cancel and notify accounting
+"""
+DAYS = 60
+
+CUSTOMERS = {
+    "DE": (
+        "de",
+        [
+            "Anna Schmidt",
+            "Lukas Müller",
+            "Sophie Weber",
+            "Jonas Becker",
+            "Marie Wagner",
+            "Felix Hoffmann",
+            "Laura Schäfer",
+            "Paul Koch",
+            "Lea Richter",
+            "Tim Klein",
+        ],
+    ),
+    "AT": (
+        "de",
+        [
+            "Katharina Gruber",
+            "Florian Huber",
+            "Julia Bauer",
+            "Maximilian Wagner",
+            "Theresa Pichler",
+            "David Moser",
+        ],
+    ),
+    "CH": ("de", ["Nina Keller", "Luca Meier", "Sara Brunner", "Noah Baumann"]),
+    "CH-fr": ("fr", ["Camille Dubois", "Julien Favre", "Léa Rochat", "Mathieu Perrin"]),
+    "CH-it": ("it", ["Giulia Bernasconi", "Marco Rossi", "Chiara Lombardi"]),
+    "INT": ("en", ["Emily Clarke", "James Walker", "Olivia Bennett"]),
+}
+REGIONS = {
+    "DE": ["BY", "BW", "NW", "BE", "HH"],
+    "AT": ["9", "6", "5"],
+    "CH": ["ZH", "BE", "GE", "TI"],
+}
+
+
+def _customer(rng: random.Random) -> dict:
+    group = rng.choices(list(CUSTOMERS), weights=[45, 18, 12, 8, 5, 12])[0]
+    language, names = CUSTOMERS[group]
+    country = {"CH-fr": "CH", "CH-it": "CH", "INT": rng.choice(["DE", "AT"])}.get(group, group)
+    if group == "CH-fr":
+        region = "GE"
+    elif group == "CH-it":
+        region = "TI"
+    else:
+        region = rng.choice(REGIONS[country])
+    name = rng.choice(names)
+    b2b = rng.random() < 0.2
+    if b2b:
+        name = f"{name.split()[-1]} {rng.choice(['GmbH', 'AG', 'KG', 'e.K.'])}"
+    email = name.lower().replace(" ", ".").replace("ü", "ue").replace("ä", "ae").replace("ö", "oe")
+    email = "".join(c for c in email if c.isascii() and (c.isalnum() or c in "._"))
+    return {
+        "name": name,
+        "email": f"{email}@example.{'ch' if country == 'CH' else country.lower()}",
+        "country": country,
+        "region": region,
+        "language": language,
+        "type": "b2b" if b2b else "b2c",
+        "address": f"Musterstraße {rng.randint(1, 120)}\n{rng.randint(1000, 99999)} Musterstadt",
+    }
+
+
+def _orders(count: int, today: date, rng: random.Random) -> list[tuple[dict, date | None]]:
+    """(order body, day it gets paid or None) for `count` orders over the last DAYS days."""
+    made = []
+    for i in range(count):
+        customer = _customer(rng)
+        ordered_on = today - timedelta(days=rng.randint(0, DAYS))
+        method = rng.choices(["prepayment", "invoice", "cod"], weights=[45, 40, 15])[0]
+        due_on = ordered_on + timedelta(days=14 if method == "invoice" else 0)
+        amount = Decimal(rng.randint(990, 89900)) / 100
+        body = {
+            "number": f"AK-{10000 + i}",
+            "customer": customer,
+            "amount": str(amount),
+            "currency": "CHF" if customer["country"] == "CH" else "EUR",
+            "payment_method": method,
+            "ordered_on": ordered_on.isoformat(),
+            "due_on": due_on.isoformat(),
+        }
+        if method == "invoice":
+            body["invoice_number"] = f"RE-{2026}-{5000 + i}"
+        # Most customers pay, some late, some never.
+        roll = rng.random()
+        paid_on = None
+        if roll < 0.55:
+            paid_on = ordered_on + timedelta(days=rng.randint(1, 12))
+        elif roll < 0.7:
+            paid_on = due_on + timedelta(days=rng.randint(15, 25))
+        made.append((body, paid_on if paid_on and paid_on < today else None))
+    return made
+
+
+def load(count: int = 300, seed: int = 20261123) -> bool:
+    """Load the demo merchant once. Returns False when it exists already."""
+    if accounts.find_merchant(MERCHANT_NAME):
+        return False
+    rng = random.Random(seed)
+    merchant = accounts.create_merchant(
+        MERCHANT_NAME,
+        "buchhaltung@alpenkiste.example",
+        team_email="team@alpenkiste.example",
+        sender_email="service@alpenkiste.example",
+        bank_account_holder="Alpenkiste GmbH",
+        iban="DE02120300000000202051",
+        bic="BYLADEM1001",
+        bank_name="Deutsche Kreditbank Berlin",
+    )
+    accounts.create_user(DEMO_EMAIL, merchant, DEMO_PASSWORD)
+    rulesets.save_and_activate(merchant, DEMO_RULES, DEMO_EMAIL, "demo rules")
+    today = today_for(merchant)
+    planned = _orders(count, today, rng)
+    by_day: dict[date, list] = {}
+    for body, paid_on in planned:
+        by_day.setdefault(date.fromisoformat(body["ordered_on"]), []).append(("order", body))
+        if paid_on:
+            by_day.setdefault(paid_on, []).append(("payment", body))
+    for offset in range(DAYS, 0, -1):
+        day = today - timedelta(days=offset)
+        _replay_day(merchant, day, by_day.get(day, []))
+    _replay_day(merchant, today, by_day.get(today, []), run=False)
+    db.session.commit()
+    return True
+
+
+def _replay_day(merchant, day: date, happenings: list, run: bool = True) -> None:
+    for kind, body in happenings:
+        if kind == "order":
+            orders.upsert_order(merchant, orders.parse_order(body), "api")
+        else:
+            order = orders.find_order(merchant.id, body["number"])
+            if order.status not in ("cancelled", "paid"):
+                payment = {
+                    "amount": str(order.amount),
+                    "paid_on": day.isoformat(),
+                    "reference": f"{body['number']} {body['customer']['name']}",
+                }
+                orders.record_payment(order, orders.parse_payment(payment), "api")
+    if run:
+        record = dunning.start_run(merchant, day, "schedule")
+        summary = dunning.execute(merchant, day, run=record)
+        dunning.finish_run(record, summary)

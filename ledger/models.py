@@ -1,0 +1,274 @@
+"""The domain model. Money is Numeric(12, 2) in the database and Decimal in Python."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ledger.db import db
+
+Money = Numeric(12, 2, asdecimal=True)
+
+PAYMENT_METHODS = ("prepayment", "invoice", "cod")
+CUSTOMER_TYPES = ("b2b", "b2c")
+LANGUAGES = ("de", "en", "fr", "it")
+ORDER_STATUSES = ("unpaid", "partially_paid", "paid", "cancelled", "overdue", "in_collection")
+# Statuses in which an order still owes money and can get dunning steps.
+OPEN_STATUSES = ("unpaid", "partially_paid", "overdue", "in_collection")
+MESSAGE_KINDS = ("email", "webhook", "letter")
+MESSAGE_STATES = ("pending", "sending", "sent", "failed", "cancelled")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Merchant(db.Model):
+    __tablename__ = "merchants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    accounting_email: Mapped[str] = mapped_column(String(254))
+    team_email: Mapped[str | None] = mapped_column(String(254))
+    sender_email: Mapped[str | None] = mapped_column(String(254))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin")
+    language: Mapped[str] = mapped_column(String(2), default="de")
+    bank_account_holder: Mapped[str | None] = mapped_column(String(140))
+    iban: Mapped[str | None] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    bank_name: Mapped[str | None] = mapped_column(String(140))
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    webhook_secret: Mapped[str | None] = mapped_column(String(128))
+    # Date of the newest bank statement imported; rules can hold steps while it is stale.
+    bank_data_as_of: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    @property
+    def sender(self) -> str | None:
+        return f"{self.name} <{self.sender_email}>" if self.sender_email else None
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default="owner")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    merchant: Mapped[Merchant] = relationship()
+
+
+class ApiToken(db.Model):
+    """A shop's bearer token. Only its SHA-256 is kept; the prefix tells tokens apart."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    label: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    merchant: Mapped[Merchant] = relationship()
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "number", name="uq_orders_merchant_number"),
+        # The daily run reads only orders whose next step is due: (merchant, next_due_on).
+        Index("ix_orders_merchant_next_due", "merchant_id", "next_due_on"),
+        Index("ix_orders_merchant_status", "merchant_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    number: Mapped[str] = mapped_column(String(64))
+    customer_name: Mapped[str] = mapped_column(String(200))
+    customer_email: Mapped[str] = mapped_column(String(254))
+    country: Mapped[str] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(10))
+    postal_address: Mapped[str | None] = mapped_column(Text)  # lines for letters, without the name
+    language: Mapped[str] = mapped_column(String(2), default="de")
+    customer_type: Mapped[str] = mapped_column(String(3), default="b2c")
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    payment_method: Mapped[str] = mapped_column(String(20))
+    ordered_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    invoice_number: Mapped[str | None] = mapped_column(String(64))
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), default="unpaid")
+    paid_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    fees_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    dunning_level: Mapped[int] = mapped_column(Integer, default=0)
+    dunning_block: Mapped[bool] = mapped_column(Boolean, default=False)
+    dunning_block_reason: Mapped[str | None] = mapped_column(String(500))
+    payment_claimed_on: Mapped[date | None] = mapped_column(Date)
+    next_due_on: Mapped[date | None] = mapped_column(Date)
+    cancelled_on: Mapped[date | None] = mapped_column(Date)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    merchant: Mapped[Merchant] = relationship()
+    payments: Mapped[list[Payment]] = relationship(
+        back_populates="order", order_by="Payment.paid_on", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[DunningEvent]] = relationship(
+        back_populates="order", order_by="DunningEvent.id"
+    )
+
+    @property
+    def open_amount(self) -> Decimal:
+        return max(self.amount + self.fees_total - self.paid_total, Decimal("0.00"))
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class Payment(db.Model):
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    paid_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(20), default="api")  # api | manual | bank
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="payments")
+
+
+class RulesetVersion(db.Model):
+    __tablename__ = "ruleset_versions"
+    __table_args__ = (UniqueConstraint("merchant_id", "number", name="uq_ruleset_merchant_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(254))
+    comment: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class DunningRun(db.Model):
+    __tablename__ = "dunning_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    run_on: Mapped[date] = mapped_column(Date)
+    trigger: Mapped[str] = mapped_column(String(20))  # schedule | cli | portal
+    # Set for scheduled runs only: one per merchant and day, enforced by the database.
+    schedule_key: Mapped[str | None] = mapped_column(String(40), unique=True)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|done|failed
+    orders_due: Mapped[int] = mapped_column(Integer, default=0)
+    orders_examined: Mapped[int] = mapped_column(Integer, default=0)
+    steps: Mapped[dict] = mapped_column(JSON, default=dict)  # action → count
+    messages_queued: Mapped[int] = mapped_column(Integer, default=0)
+    messages_sent: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_by: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class DunningEvent(db.Model):
+    """One action a rule step took (or a step skipped) for one order. Exactly once per step."""
+
+    __tablename__ = "dunning_events"
+    __table_args__ = (
+        UniqueConstraint("order_id", "step_key", "action", name="uq_event_order_step_action"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("dunning_runs.id"), index=True)
+    ruleset_version_id: Mapped[int | None] = mapped_column(ForeignKey("ruleset_versions.id"))
+    step_key: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    level: Mapped[int | None] = mapped_column(Integer)
+    fee: Mapped[Decimal | None] = mapped_column(Money)
+    recipient: Mapped[str | None] = mapped_column(String(254))
+    decided_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)  # the rule line that decided it
+    # For notify events: the digest message that carried it (NULL = still to be sent).
+    digest_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="events")
+    ruleset_version: Mapped[RulesetVersion | None] = relationship()
+
+
+class OutboxMessage(db.Model):
+    """Something to send, written in the same transaction as the decision that caused it."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_merchant_state", "merchant_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("dunning_runs.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dunning_events.id", use_alter=True, name="fk_outbox_event")
+    )
+    kind: Mapped[str] = mapped_column(String(10))  # email | webhook | letter
+    purpose: Mapped[str] = mapped_column(
+        String(40)
+    )  # reminder | accounting_digest | order.cancelled …
+    recipient: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    order: Mapped[Order | None] = relationship()
+
+
+class AuditEntry(db.Model):
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(254))  # "user:a@b.de", "api", "system", "cli"
+    action: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

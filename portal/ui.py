@@ -1,0 +1,5 @@
+"""The portal's pages. (Blueprints are registered in `register`.)"""
+
+
+def register(app) -> None:
+    pass

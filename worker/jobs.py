@@ -1,0 +1,152 @@
+"""RQ jobs. They take ids, run inside an app context (see worker.runner) and commit their work."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ledger import dunning, outbox, rulesets
+from ledger.clock import now_in, today_for
+from ledger.db import db
+from ledger.models import DunningRun, Merchant, OutboxMessage, utcnow
+from worker.channels import ChannelError, email, letter, webhook
+
+log = logging.getLogger(__name__)
+CHANNELS = {"email": email.send, "webhook": webhook.send, "letter": letter.send}
+RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+)
+
+
+def _queue():
+    return current_app.extensions["job_queue"]
+
+
+def run_dunning(run_id: int) -> dict:
+    """Execute a queued run, then enqueue the delivery of the messages it wrote."""
+    claimed = db.session.execute(
+        update(DunningRun)
+        .where(DunningRun.id == run_id, DunningRun.state == "queued")
+        .values(state="running", started_at=utcnow())
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        return {"skipped": "run is not queued"}
+    run = db.session.get(DunningRun, run_id)
+    merchant = db.session.get(Merchant, run.merchant_id)
+
+    def progress(examined: int, due: int) -> None:
+        run.orders_examined, run.orders_due = examined, due
+        db.session.commit()
+
+    try:
+        summary = dunning.execute(merchant, run.run_on, run=run, progress=progress)
+    except Exception as exc:
+        db.session.rollback()
+        dunning.finish_run(
+            run, dunning.RunSummary(run.run_on), error=f"{type(exc).__name__}: {exc}"
+        )
+        db.session.commit()
+        raise
+    dunning.finish_run(run, summary)
+    db.session.commit()
+    for message_id in outbox.pending_ids(run_id=run.id):
+        _queue().enqueue("worker.jobs.deliver", message_id)
+    return {"orders_examined": summary.orders_examined, "steps": dict(summary.steps)}
+
+
+def _still_wanted(message: OutboxMessage) -> str | None:
+    """Last look before a customer hears from us: a reminder to a paid, cancelled or blocked
+    order is never sent, whatever happened since the decision."""
+    order = message.order
+    if message.purpose not in outbox.CUSTOMER_PURPOSES or order is None:
+        return None
+    if not order.is_open:
+        return f"the order is {order.status}"
+    if order.dunning_block:
+        return "the order has a dunning block"
+    return None
+
+
+def deliver(message_id: int) -> str:
+    claimed = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.state == "pending")
+        .values(state="sending")
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        return "not pending"
+    message = db.session.get(OutboxMessage, message_id)
+    merchant = db.session.get(Merchant, message.merchant_id)
+    reason = _still_wanted(message)
+    if reason:
+        outbox.mark_cancelled(message, reason)
+        db.session.commit()
+        return "cancelled"
+    try:
+        CHANNELS[message.kind](message, merchant)
+    except ChannelError as exc:
+        retry = outbox.mark_failed(message, str(exc)) and not exc.permanent
+        if not retry:
+            message.state = "failed"
+        db.session.commit()
+        if retry:
+            delay = RETRY_DELAYS[min(message.attempts, len(RETRY_DELAYS)) - 1]
+            _queue().queue.enqueue_in(delay, "worker.jobs.deliver", message.id)
+        log.warning("delivery of message %s failed: %s", message.id, exc)
+        return "failed"
+    outbox.mark_sent(message)
+    db.session.commit()
+    return "sent"
+
+
+def dispatch_daily_runs() -> list[int]:
+    """Fired by the cron scheduler every few minutes: start each merchant's daily run once it is
+    past the run hour in the merchant's own time zone (a missed hour is caught up), and pick up
+    deliveries a crashed worker left behind."""
+    started = []
+    hour = current_app.config["DAILY_RUN_HOUR"]
+    for merchant in db.session.scalars(select(Merchant)).all():
+        if rulesets.active_version(merchant.id) is None:
+            continue
+        if now_in(merchant.timezone).hour < hour and not current_app.config["MAHNWERK_TODAY"]:
+            continue
+        try:
+            run = dunning.start_run(merchant, today_for(merchant), "schedule")
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()  # today's scheduled run exists already
+            continue
+        _queue().enqueue("worker.jobs.run_dunning", run.id)
+        started.append(run.id)
+    requeue_stale_messages()
+    return started
+
+
+def requeue_stale_messages(older_than_minutes: int = 15) -> int:
+    cutoff = utcnow() - timedelta(minutes=older_than_minutes)
+    # Never-tried messages whose job was lost, and sends a crashed worker left half-done.
+    # Messages already tried have a retry scheduled and keep their back-off.
+    stale = db.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.created_at < cutoff,
+            or_(
+                OutboxMessage.state == "sending",
+                and_(OutboxMessage.state == "pending", OutboxMessage.attempts == 0),
+            ),
+        )
+    ).all()
+    for message in stale:
+        message.state = "pending"
+    db.session.commit()
+    for message in stale:
+        _queue().enqueue("worker.jobs.deliver", message.id)
+    return len(stale)
