@@ -49,6 +49,8 @@ def _config(app: Flask) -> None:
         MAIL_USE_TLS=env.get("MAIL_USE_TLS", "") == "1",
         MAIL_USERNAME=env.get("MAIL_USERNAME"),
         MAIL_PASSWORD=env.get("MAIL_PASSWORD"),
+        # Always really send: by default to the local sink, which is a real SMTP server.
+        MAIL_SUPPRESS_SEND=False,
         MAIL_DEFAULT_SENDER=env.get("MAIL_DEFAULT_SENDER", "Mahnwerk <mahnwerk@localhost>"),
         MAILSINK_DIR=str(instance / "mail"),
         LETTER_DIR=str(instance / "letters"),

@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 import rules
 from ledger import audit, outbox, rulesets, scheduling
@@ -136,7 +137,7 @@ def _decide_batch(ctx: _Context, program, ids: list[int]) -> dict:
     orders = db.session.scalars(select(Order).where(Order.id.in_(ids)).with_for_update()).all()
     found = scheduling.histories(ids, ctx.merchant.bank_data_as_of)
     for order in orders:
-        history = scheduling._with_claim(found[order.id], order)
+        history = scheduling.with_claim(found[order.id], order)
         if not order.is_open or order.dunning_block:
             order.next_due_on = None
             continue
@@ -197,14 +198,8 @@ def _apply(ctx: _Context, order: Order, decision) -> int:
 
 
 def _message(ctx: _Context, order: Order | None, event: DunningEvent | None, **fields):
-    db.session.flush()
-    return outbox.add(
-        ctx.merchant.id,
-        order_id=order.id if order else None,
-        run_id=ctx.run.id if ctx.run else None,
-        event_id=event.id if event else None,
-        **fields,
-    )
+    run_id = ctx.run.id if ctx.run else None
+    return outbox.add(ctx.merchant.id, order=order, event=event, run_id=run_id, **fields)
 
 
 def _webhook(ctx: _Context, order: Order, event: DunningEvent, name: str) -> int:
@@ -351,13 +346,15 @@ def _write_digests(ctx: _Context) -> None:
             DunningEvent.action == "notify",
             DunningEvent.digest_message_id.is_(None),
         )
+        .options(selectinload(DunningEvent.order))
         .order_by(DunningEvent.id)
     ).all()
     by_recipient: dict[str, list[DunningEvent]] = defaultdict(list)
     for event in pending:
         by_recipient[event.recipient].append(event)
+    what = _actions_by_step([e.order_id for e in pending])
     for recipient, events in by_recipient.items():
-        rows = [_digest_row(ctx.merchant, e) for e in events]
+        rows = [_digest_row(ctx.merchant, e, what) for e in events]
         subject, body = digest(ctx.merchant, ctx.today, rows)
         message = _message(
             ctx,
@@ -370,27 +367,36 @@ def _write_digests(ctx: _Context) -> None:
             body=body,
             payload={"orders": [r["number"] for r in rows]},
         )
-        db.session.flush()
         for event in events:
-            event.digest_message_id = message.id
+            event.digest_message = message
         ctx.summary.messages_queued += 1
 
 
-def _digest_row(merchant: Merchant, event: DunningEvent) -> dict:
-    order = event.order
-    siblings = db.session.scalars(
-        select(DunningEvent.action).where(
-            DunningEvent.order_id == order.id,
-            DunningEvent.step_key == event.step_key,
-            DunningEvent.action.in_(list(ACTION_WORDS)),
+def _actions_by_step(order_ids: list[int]) -> dict[tuple[int, str], list[str]]:
+    """What each (order, step) did, for the digest's "what" column, in one query."""
+    done: dict[tuple[int, str], list[str]] = defaultdict(list)
+    if order_ids:
+        rows = db.session.execute(
+            select(DunningEvent.order_id, DunningEvent.step_key, DunningEvent.action)
+            .where(
+                DunningEvent.order_id.in_(set(order_ids)),
+                DunningEvent.action.in_(list(ACTION_WORDS)),
+            )
+            .order_by(DunningEvent.id)
         )
-    ).all()
+        for order_id, step_key, action in rows:
+            done[(order_id, step_key)].append(ACTION_WORDS[action])
+    return done
+
+
+def _digest_row(merchant: Merchant, event: DunningEvent, what: dict) -> dict:
+    order = event.order
     return {
         "number": order.number,
         "customer": order.customer_name,
         "amount": format_money(order.amount, order.currency, merchant.language),
         "days_unpaid": (event.decided_on - order.ordered_on).days,
-        "what": ", ".join(ACTION_WORDS[a] for a in siblings) or "notified",
+        "what": ", ".join(what[(order.id, event.step_key)]) or "notified",
     }
 
 

@@ -229,6 +229,7 @@ class DunningEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="events")
+    digest_message: Mapped[OutboxMessage | None] = relationship(foreign_keys=[digest_message_id])
     ruleset_version: Mapped[RulesetVersion | None] = relationship()
 
 
@@ -260,6 +261,7 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     order: Mapped[Order | None] = relationship()
+    event: Mapped[DunningEvent | None] = relationship(foreign_keys=[event_id])
 
 
 class AuditEntry(db.Model):

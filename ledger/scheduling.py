@@ -66,10 +66,10 @@ def histories(order_ids: list[int], bank_data_as_of: date | None) -> dict[int, r
 def order_history(order: Order) -> rules.OrderHistory:
     merchant = order.merchant or db.session.get(Merchant, order.merchant_id)
     history = histories([order.id], merchant.bank_data_as_of)[order.id]
-    return _with_claim(history, order)
+    return with_claim(history, order)
 
 
-def _with_claim(history: rules.OrderHistory, order: Order) -> rules.OrderHistory:
+def with_claim(history: rules.OrderHistory, order: Order) -> rules.OrderHistory:
     if order.payment_claimed_on is None:
         return history
     return rules.OrderHistory(
@@ -83,7 +83,7 @@ def _with_claim(history: rules.OrderHistory, order: Order) -> rules.OrderHistory
 def next_due(order: Order, program, history: rules.OrderHistory) -> date | None:
     if program is None or not order.is_open or order.dunning_block or order.erased_at:
         return None
-    return program.next_due_on(order_facts(order), _with_claim(history, order))
+    return program.next_due_on(order_facts(order), with_claim(history, order))
 
 
 def refresh_next_due(order: Order) -> None:

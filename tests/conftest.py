@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 from dataclasses import dataclass
+from datetime import date
 from email import policy
 from pathlib import Path
 
@@ -158,3 +159,61 @@ def make_merchant(app):
             }
 
     return make
+
+
+CARD_RULES = "vorkasse after 14 days: remind; after 21 days: cancel and notify accounting\n"
+DAY0 = date(2026, 10, 1)
+
+
+@pytest.fixture
+def card_merchant(ctx, make_merchant):
+    """A merchant (inside an app context) whose active rules are the card's line."""
+    from ledger import rulesets
+    from ledger.accounts import find_merchant
+    from ledger.db import db
+
+    merchant = find_merchant(make_merchant()["name"])
+    rulesets.save_and_activate(merchant, CARD_RULES, "test")
+    db.session.commit()
+    return merchant
+
+
+@pytest.fixture
+def add_order():
+    """add_order(merchant, number, method=, ordered_on=, language=, amount=) through the ledger."""
+    from ledger import orders
+
+    def add(merchant, number, method="prepayment", ordered_on=DAY0, language="de", amount="80.00"):
+        body = {
+            "number": number,
+            "customer": {
+                "name": f"Kunde {number}",
+                "email": f"{number.lower()}@example.de",
+                "country": "DE",
+                "language": language,
+                "type": "b2c",
+            },
+            "amount": amount,
+            "currency": "EUR",
+            "payment_method": method,
+            "ordered_on": ordered_on.isoformat(),
+        }
+        return orders.upsert_order(merchant, orders.parse_order(body), "test")[0]
+
+    return add
+
+
+@pytest.fixture
+def pay():
+    from ledger import orders
+
+    def record(order, amount="80.00", day=DAY0):
+        data = orders.parse_payment({"amount": amount, "paid_on": day.isoformat()})
+        return orders.record_payment(order, data, "test")
+
+    return record
+
+
+@pytest.fixture
+def unused_port():
+    return free_port()

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger import dunning, outbox, rulesets
-from ledger.clock import now_in, today_for
+from ledger.clock import DEFAULT_TIMEZONE, today_for
 from ledger.db import db
 from ledger.models import DunningRun, Merchant, OutboxMessage, utcnow
 from worker.channels import ChannelError, email, letter, webhook
@@ -108,22 +109,33 @@ def deliver(message_id: int) -> str:
     return "sent"
 
 
-def dispatch_daily_runs() -> list[int]:
+def daily_run_day(timezone: str, now_utc: datetime, hour: int) -> date | None:
+    """The merchant's local day when it is past the run hour there, else None."""
+    local = now_utc.astimezone(ZoneInfo(timezone or DEFAULT_TIMEZONE))
+    return local.date() if local.hour >= hour else None
+
+
+def dispatch_daily_runs(now_utc: datetime | None = None) -> list[int]:
     """Fired by the cron scheduler every few minutes: start each merchant's daily run once it is
     past the run hour in the merchant's own time zone (a missed hour is caught up), and pick up
     deliveries a crashed worker left behind."""
-    started = []
+    now_utc = now_utc or datetime.now(UTC)
     hour = current_app.config["DAILY_RUN_HOUR"]
-    for merchant in db.session.scalars(select(Merchant)).all():
+    started = []
+    for merchant in db.session.scalars(select(Merchant).order_by(Merchant.id)).all():
         if rulesets.active_version(merchant.id) is None:
             continue
-        if now_in(merchant.timezone).hour < hour and not current_app.config["MAHNWERK_TODAY"]:
+        if current_app.config["MAHNWERK_TODAY"]:
+            day = today_for(merchant)
+        else:
+            day = daily_run_day(merchant.timezone, now_utc, hour)
+        if day is None:
             continue
         try:
-            run = dunning.start_run(merchant, today_for(merchant), "schedule")
+            run = dunning.start_run(merchant, day, "schedule")
             db.session.commit()
         except IntegrityError:
-            db.session.rollback()  # today's scheduled run exists already
+            db.session.rollback()  # this day's scheduled run exists already
             continue
         _queue().enqueue("worker.jobs.run_dunning", run.id)
         started.append(run.id)

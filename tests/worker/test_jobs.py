@@ -1,0 +1,96 @@
+"""Delivery and dispatch jobs against the real SMTP sink and real Redis."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from ledger import dunning
+from ledger.db import db
+from ledger.models import DunningRun, OutboxMessage
+from worker.channels.webhook import signature
+from worker.jobs import daily_run_day, deliver, dispatch_daily_runs
+from worker.mail import mail
+
+REMINDER_DAY = date(2026, 10, 15)  # 14 days after the orders of tests.conftest.DAY0
+
+
+def _remind_one(card_merchant, add_order, number="P-1"):
+    order = add_order(card_merchant, number)
+    dunning.execute(card_merchant, REMINDER_DAY)
+
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.order_id == order.id))
+    return order, message.id
+
+
+def test_deliver_sends_once_through_smtp(card_merchant, add_order, mail_sink):
+    _order, message_id = _remind_one(card_merchant, add_order)
+    assert deliver(message_id) == "sent"
+    assert deliver(message_id) == "not pending"  # a duplicate job sends nothing
+    received = mail_sink.messages()
+    assert [m["To"] for m in received] == ["p-1@example.de"]
+    assert received[0]["X-Mahnwerk-Purpose"] == "reminder"
+    message = db.session.get(OutboxMessage, message_id)
+    assert message.state == "sent" and message.attempts == 1 and message.sent_at
+
+
+def test_last_look_before_sending_to_a_customer(card_merchant, add_order, mail_sink):
+    """If the order got paid between decision and delivery, the reminder is not sent."""
+
+    order, message_id = _remind_one(card_merchant, add_order)
+    # Paid by a path that does not touch the outbox (e.g. a direct status change).
+    order.status = "paid"
+    db.session.commit()
+    assert deliver(message_id) == "cancelled"
+    assert mail_sink.messages() == []
+    assert db.session.get(OutboxMessage, message_id).state == "cancelled"
+
+
+def test_smtp_failure_is_retried_later(app, card_merchant, add_order, mail_sink, unused_port):
+    _order, message_id = _remind_one(card_merchant, add_order)
+    app.config["MAIL_PORT"] = unused_port  # nobody listens there
+
+    mail.init_app(app)
+    assert deliver(message_id) == "failed"
+    message = db.session.get(OutboxMessage, message_id)
+    assert message.state == "pending" and message.attempts == 1
+    assert "SMTP" in message.last_error
+    scheduled = app.extensions["job_queue"].queue.scheduled_job_registry.get_job_ids()
+    assert len(scheduled) == 1
+
+    app.config["MAIL_PORT"] = mail_sink.port
+    mail.init_app(app)
+    assert deliver(message_id) == "sent"
+    assert len(mail_sink.messages()) == 1
+
+
+def test_webhook_is_signed():
+    body = b'{"event": "order.cancelled"}'
+    expected = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    assert signature("s3cret", body) == f"sha256={expected}"
+
+
+def test_daily_run_starts_at_six_local_time():
+    winter_0459_utc = datetime(2026, 11, 23, 4, 59, tzinfo=UTC)  # 05:59 in Berlin
+    assert daily_run_day("Europe/Berlin", winter_0459_utc, 6) is None
+    at_six = winter_0459_utc + timedelta(minutes=1)
+    assert daily_run_day("Europe/Berlin", at_six, 6).isoformat() == "2026-11-23"
+    summer = datetime(2026, 7, 1, 4, 0, tzinfo=UTC)  # 06:00 CEST
+    assert daily_run_day("Europe/Zurich", summer, 6).isoformat() == "2026-07-01"
+    late_evening = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)  # already the 24th in Vienna
+    assert daily_run_day("Europe/Vienna", late_evening, 6) is None
+
+
+def test_dispatch_starts_one_run_per_merchant_and_day(app, card_merchant, make_merchant):
+    make_merchant("Ohne Regeln AG")  # no active rules: no run
+    seven_berlin = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+    started = dispatch_daily_runs(seven_berlin)
+    assert len(started) == 1
+    assert dispatch_daily_runs(seven_berlin + timedelta(minutes=10)) == []
+    assert db.session.scalar(select(func.count(DunningRun.id))) == 1
+    run = db.session.get(DunningRun, started[0])
+    assert run.trigger == "schedule" and run.run_on.isoformat() == "2026-11-23"
+    assert app.extensions["job_queue"].queue.count == 1
