@@ -130,21 +130,6 @@ def rules_activate(path, merchant_name, comment) -> None:
     click.echo(f"version {version.number} is active for {merchant.name!r}")
 
 
-@click.command("demo")
-@click.option("--orders", default=300, show_default=True)
-@with_appcontext
-def demo_command(orders: int) -> None:
-    """Load a demo merchant with realistic orders (once; a second call changes nothing)."""
-    from ledger import demo
-
-    created = demo.load(orders)
-    if created:
-        click.echo(f"demo data loaded: {orders} orders for {demo.MERCHANT_NAME!r}")
-    else:
-        click.echo("demo data exists already")
-    click.echo(f"demo login: {demo.DEMO_EMAIL} / {demo.DEMO_PASSWORD}")
-
-
 def register_commands(app) -> None:
-    for command in (merchant_group, user_group, token_group, rules_group, demo_command):
+    for command in (merchant_group, user_group, token_group, rules_group):
         app.cli.add_command(command)

@@ -13,6 +13,7 @@ from decimal import Decimal
 from ledger import accounts, dunning, orders, rulesets
 from ledger.clock import today_for
 from ledger.db import db
+from ledger.money import CENT
 
 MERCHANT_NAME = "Alpenkiste GmbH"
 DEMO_EMAIL = "demo@mahnwerk.example"
@@ -89,8 +90,8 @@ def _customer(rng: random.Random) -> dict:
     }
 
 
-def _orders(count: int, today: date, rng: random.Random) -> list[tuple[dict, date | None]]:
-    """(order body, day it gets paid or None) for `count` orders over the last DAYS days."""
+def _orders(count: int, today: date, rng: random.Random) -> list[tuple[dict, date | None, bool]]:
+    """(order body, day it gets paid or None, pays only half) for `count` orders."""
     made = []
     for i in range(count):
         customer = _customer(rng)
@@ -112,16 +113,20 @@ def _orders(count: int, today: date, rng: random.Random) -> list[tuple[dict, dat
         # Most customers pay, some late, some never.
         roll = rng.random()
         paid_on = None
-        if roll < 0.55:
+        partial = roll > 0.95  # pays half and stops
+        if partial:
+            paid_on = ordered_on + timedelta(days=rng.randint(1, 10))
+        elif roll < 0.55:
             paid_on = ordered_on + timedelta(days=rng.randint(1, 12))
         elif roll < 0.7:
             paid_on = due_on + timedelta(days=rng.randint(15, 25))
-        made.append((body, paid_on if paid_on and paid_on < today else None))
+        made.append((body, paid_on if paid_on and paid_on < today else None, partial))
     return made
 
 
-def load(count: int = 300, seed: int = 20261123) -> bool:
-    """Load the demo merchant once. Returns False when it exists already."""
+def load(count: int = 300, seed: int = 20261123, after_run=None) -> bool:
+    """Load the demo merchant once. Returns False when it exists already. `after_run(run)` is
+    called after each simulated day's run, e.g. to deliver that day's messages."""
     if accounts.find_merchant(MERCHANT_NAME):
         return False
     rng = random.Random(seed)
@@ -140,32 +145,38 @@ def load(count: int = 300, seed: int = 20261123) -> bool:
     today = today_for(merchant)
     planned = _orders(count, today, rng)
     by_day: dict[date, list] = {}
-    for body, paid_on in planned:
+    for body, paid_on, partial in planned:
         by_day.setdefault(date.fromisoformat(body["ordered_on"]), []).append(("order", body))
         if paid_on:
-            by_day.setdefault(paid_on, []).append(("payment", body))
+            by_day.setdefault(paid_on, []).append(("half" if partial else "payment", body))
     for offset in range(DAYS, 0, -1):
         day = today - timedelta(days=offset)
-        _replay_day(merchant, day, by_day.get(day, []))
+        run = _replay_day(merchant, day, by_day.get(day, []))
+        if after_run:
+            after_run(run)
     _replay_day(merchant, today, by_day.get(today, []), run=False)
     db.session.commit()
     return True
 
 
-def _replay_day(merchant, day: date, happenings: list, run: bool = True) -> None:
+def _replay_day(merchant, day: date, happenings: list, run: bool = True):
     for kind, body in happenings:
         if kind == "order":
             orders.upsert_order(merchant, orders.parse_order(body), "api")
         else:
             order = orders.find_order(merchant.id, body["number"])
             if order.status not in ("cancelled", "paid"):
+                half = (order.amount / 2).quantize(CENT)
                 payment = {
-                    "amount": str(order.amount),
+                    "amount": str(order.amount if kind == "payment" else half),
                     "paid_on": day.isoformat(),
                     "reference": f"{body['number']} {body['customer']['name']}",
                 }
                 orders.record_payment(order, orders.parse_payment(payment), "api")
-    if run:
-        record = dunning.start_run(merchant, day, "schedule")
-        summary = dunning.execute(merchant, day, run=record)
-        dunning.finish_run(record, summary)
+    if not run:
+        return None
+    record = dunning.start_run(merchant, day, "schedule")
+    summary = dunning.execute(merchant, day, run=record)
+    dunning.finish_run(record, summary)
+    db.session.commit()
+    return record

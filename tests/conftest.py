@@ -11,7 +11,6 @@ from __future__ import annotations
 import email
 import os
 import shutil
-import socket
 from dataclasses import dataclass
 from datetime import date
 from email import policy
@@ -21,15 +20,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app import create_app
+from worker.mailsink import free_port
 
 DATABASE_URL = os.environ.get("DATABASE_URL")
 REDIS_URL = os.environ.get("REDIS_URL")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -63,9 +57,8 @@ def mail_sink(tmp_path_factory):
     from worker.mailsink import start_sink
 
     folder = tmp_path_factory.mktemp("mail")
-    port = free_port()
-    controller = start_sink(folder, port=port)
-    yield MailSink(folder, port)
+    controller = start_sink(folder, port=None)
+    yield MailSink(folder, controller.port)
     controller.stop()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import click
@@ -9,7 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from ledger import dunning
+from ledger import dunning, outbox
 from ledger.accounts import find_merchant
 from ledger.clock import today_for
 from ledger.db import db
@@ -139,6 +140,42 @@ def _print_summary(merchant, examined: int, steps: dict, run_id: int | None, not
     click.echo(line)
 
 
+@click.command("demo")
+@click.option("--orders", default=300, show_default=True)
+@with_appcontext
+def demo_command(orders: int) -> None:
+    """Load a demo merchant whose last 60 days really happened (once; later calls do nothing).
+
+    Each simulated day's messages are delivered as the worker would, to the mail sink (started
+    here for the duration) unless MAIL_SERVER is set."""
+    from ledger import demo
+    from worker.jobs import deliver
+    from worker.mail import mail
+    from worker.mailsink import start_sink
+
+    app = current_app._get_current_object()
+    sink = None
+    if "MAIL_SERVER" not in os.environ:
+        sink = start_sink(app.config["MAILSINK_DIR"], port=None)
+        app.config["MAIL_PORT"] = sink.port
+        mail.init_app(app)
+
+    def deliver_run(run) -> None:
+        for message_id in outbox.pending_ids(run_id=run.id):
+            deliver(message_id)
+
+    try:
+        created = demo.load(orders, after_run=deliver_run)
+    finally:
+        if sink:
+            sink.stop()
+    if created:
+        click.echo(f"demo data loaded: {orders} orders for {demo.MERCHANT_NAME!r}")
+    else:
+        click.echo("demo data exists already")
+    click.echo(f"demo login: {demo.DEMO_EMAIL} / {demo.DEMO_PASSWORD}")
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
@@ -156,6 +193,7 @@ def register_commands(app) -> None:
         scheduler_command,
         mailsink_command,
         dunning_group,
+        demo_command,
         serve_command,
     ):
         app.cli.add_command(command)

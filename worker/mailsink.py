@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -26,7 +27,14 @@ class EmlStore:
         return "250 Message accepted for delivery"
 
 
-def start_sink(folder: str | Path, host: str = "127.0.0.1", port: int = 8025) -> Controller:
-    controller = Controller(EmlStore(folder), hostname=host, port=port)
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def start_sink(folder: str | Path, host: str = "127.0.0.1", port: int | None = 8025) -> Controller:
+    """Start the sink in a thread; port None picks a free one (see `controller.port`)."""
+    controller = Controller(EmlStore(folder), hostname=host, port=port or free_port(host))
     controller.start()
     return controller
