@@ -1,0 +1,58 @@
+"""The outbox page: every email, letter and webhook the rules wrote, and how delivery went."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ledger.db import db
+from ledger.models import MESSAGE_KINDS, MESSAGE_STATES, OutboxMessage
+from portal.auth import require_login
+from portal.ui import page_number, paginate, render_page
+
+bp = Blueprint("outbox", __name__)
+bp.before_request(require_login)
+
+
+@bp.get("/outbox")
+def message_list():
+    errors = []
+    state = request.args.get("state", "").strip()
+    if state and state not in MESSAGE_STATES:
+        errors.append(f"Unknown state {state!r}; showing all states.")
+        state = ""
+    kind = request.args.get("kind", "").strip()
+    if kind and kind not in MESSAGE_KINDS:
+        errors.append(f"Unknown kind {kind!r}; showing all kinds.")
+        kind = ""
+    conditions = [OutboxMessage.merchant_id == current_user.merchant_id]
+    if state:
+        conditions.append(OutboxMessage.state == state)
+    if kind:
+        conditions.append(OutboxMessage.kind == kind)
+    query = (
+        select(OutboxMessage)
+        .where(*conditions)
+        .options(selectinload(OutboxMessage.order))
+        .order_by(OutboxMessage.id.desc())
+    )
+    count = select(func.count(OutboxMessage.id)).where(*conditions)
+    counts = dict(
+        db.session.execute(
+            select(OutboxMessage.state, func.count(OutboxMessage.id))
+            .where(OutboxMessage.merchant_id == current_user.merchant_id)
+            .group_by(OutboxMessage.state)
+        ).all()
+    )
+    return render_page(
+        "outbox/list.html",
+        "results",
+        page=paginate(db.session, query, count, page_number()),
+        filters={"state": state, "kind": kind},
+        errors=errors,
+        states=MESSAGE_STATES,
+        kinds=MESSAGE_KINDS,
+        counts=counts,
+    )
