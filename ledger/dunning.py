@@ -67,6 +67,7 @@ class _Context:
     run: DunningRun | None
     today: date
     summary: RunSummary
+    cancelled: list[int] = field(default_factory=list)  # this batch's cancelled order ids
 
 
 def due_order_ids(merchant_id: int, today: date) -> list[int]:
@@ -167,6 +168,8 @@ def _decide_batch(ctx: _Context, program, ids: list[int]) -> dict:
         else:
             order.next_due_on = None
     db.session.flush()
+    outbox.cancel_pending_for_orders(ctx.cancelled, "the order was cancelled")
+    ctx.cancelled.clear()
     return counts
 
 
@@ -266,7 +269,7 @@ def _cancel(ctx: _Context, order: Order, step, action) -> int:
     event = _event(ctx, order, step, "cancel")
     order.status = "cancelled"
     order.cancelled_on = ctx.today
-    outbox.cancel_pending_for_order(order.id, "the order was cancelled")
+    ctx.cancelled.append(order.id)  # their waiting reminders are stopped at the batch's end
     audit.record(order.merchant_id, "system", "order.cancelled", order.id, rule=event.reason)
     return _webhook(ctx, order, event, "order.cancelled")
 

@@ -23,12 +23,18 @@ def add(merchant_id: int, kind: str, purpose: str, recipient: str, **fields) -> 
 
 
 def cancel_pending_for_order(order_id: int | None, reason: str) -> None:
-    if order_id is None:
+    if order_id is not None:
+        cancel_pending_for_orders([order_id], reason)
+
+
+def cancel_pending_for_orders(order_ids: list[int], reason: str) -> None:
+    """Stop every customer message still waiting for these orders (one statement for all)."""
+    if not order_ids:
         return
     db.session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.order_id == order_id,
+            OutboxMessage.order_id.in_(order_ids),
             OutboxMessage.state == "pending",
             OutboxMessage.purpose.in_(CUSTOMER_PURPOSES),
         )
