@@ -71,6 +71,8 @@ def _progress_context(run: DunningRun) -> dict:
         "run": run,
         "sent": {run.id: dunning.messages_sent(run.id)},
         "finished": FINISHED,
+        # The last poll (the run is over) has the history below reload once.
+        "refresh_history": run.state in FINISHED,
     }
 
 
