@@ -1,0 +1,251 @@
+"""The typed syntax tree of a rules text: frozen dataclasses, each with the Span it came from.
+
+Spans take part in ==; compare trees "structurally" with `strip_spans(a) == strip_spans(b)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class Span:
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+NO_SPAN = Span(0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Node:
+    span: Span = field(default=NO_SPAN, kw_only=True)
+
+
+# --- actions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action(Node):
+    kind: ClassVar[str] = ""
+
+
+@dataclass(frozen=True)
+class Remind(Action):
+    kind: ClassVar[str] = "remind"
+    level: int | None = None
+    channels: tuple[str, ...] = ()  # "email", "letter"; empty = email
+    fee: Decimal | None = None
+    fee_currency: str | None = None  # None = the order's currency
+
+
+@dataclass(frozen=True)
+class Cancel(Action):
+    kind: ClassVar[str] = "cancel"
+
+
+@dataclass(frozen=True)
+class MarkOverdue(Action):
+    kind: ClassVar[str] = "mark_overdue"
+
+
+@dataclass(frozen=True)
+class Notify(Action):
+    kind: ClassVar[str] = "notify"
+    recipient: str = "accounting"  # "accounting" | "team" | an email address
+
+
+@dataclass(frozen=True)
+class ReleaseReservation(Action):
+    kind: ClassVar[str] = "release_reservation"
+
+
+@dataclass(frozen=True)
+class HandOverToCollection(Action):
+    kind: ClassVar[str] = "hand_over_to_collection"
+
+
+@dataclass(frozen=True)
+class ChargeInterest(Action):
+    kind: ClassVar[str] = "charge_interest"
+    statutory: bool = True
+    rate: Decimal | None = None  # percent per year when not statutory
+
+
+@dataclass(frozen=True)
+class SendWebhook(Action):
+    kind: ClassVar[str] = "send_webhook"
+    name: str = ""
+
+
+TERMINAL_KINDS = frozenset({"cancel", "hand_over_to_collection"})
+
+
+# --- steps -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trigger(Node):
+    days: int
+    business: bool = False
+
+    @property
+    def text(self) -> str:
+        unit = "business days" if self.business else "days"
+        if self.days == 1:
+            unit = unit[:-1]
+        return f"after {self.days} {unit}"
+
+
+@dataclass(frozen=True)
+class Step(Node):
+    trigger: Trigger
+    actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True)
+class StepLine(Node):
+    """One line (or the inline part of a block line) holding steps. `form` is "after" for
+    `after 14 days: remind; ...` and "first" for `remind after 7 days, cancel after 21`."""
+
+    form: str
+    steps: tuple[Step, ...]
+
+
+# --- conditions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AmountCondition(Node):
+    op: str  # "over" | "under" | "at least" | "at most"
+    amount: Decimal
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class CountryCondition(Node):
+    countries: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CustomerCondition(Node):
+    customer_type: str  # "b2b" | "b2c"
+
+
+@dataclass(frozen=True)
+class LanguageCondition(Node):
+    language: str
+
+
+@dataclass(frozen=True)
+class TagCondition(Node):
+    tag: str
+
+
+Condition = (
+    AmountCondition | CountryCondition | CustomerCondition | LanguageCondition | TagCondition
+)
+
+
+# --- settings --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting(Node):
+    name: ClassVar[str] = ""
+
+
+@dataclass(frozen=True)
+class MinGap(Setting):
+    name: ClassVar[str] = "min_gap"
+    days: int
+
+
+@dataclass(frozen=True)
+class BankDataHold(Setting):
+    name: ClassVar[str] = "bank_data_hold"
+    days: int
+
+
+@dataclass(frozen=True)
+class ClaimPause(Setting):
+    name: ClassVar[str] = "claim_pause"
+    days: int
+
+
+@dataclass(frozen=True)
+class NoMailOnHolidays(Setting):
+    name: ClassVar[str] = "no_mail"
+
+
+@dataclass(frozen=True)
+class ApplyFrom(Setting):
+    name: ClassVar[str] = "apply_from"
+    on: date
+
+
+# --- blocks and the whole text ---------------------------------------------------------------
+
+METHOD_ALIASES = {
+    "vorkasse": "prepayment",
+    "prepayment": "prepayment",
+    "rechnung": "invoice",
+    "invoice": "invoice",
+    "nachnahme": "cod",
+    "cod": "cod",
+    "any": "any",
+}
+
+
+@dataclass(frozen=True)
+class Block(Node):
+    method: str  # "prepayment" | "invoice" | "cod" | "any"
+    alias: str  # the word as written (lower case), e.g. "vorkasse"
+    conditions: tuple[Condition, ...]
+    body: tuple[StepLine | Setting, ...]  # in source order
+    multiline: bool = False
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return tuple(s for line in self.body if isinstance(line, StepLine) for s in line.steps)
+
+    @property
+    def settings(self) -> tuple[Setting, ...]:
+        return tuple(x for x in self.body if isinstance(x, Setting))
+
+
+@dataclass(frozen=True)
+class Comment(Node):
+    text: str  # including the leading "#"
+    own_line: bool = True  # False for a comment after code on the same line
+
+
+@dataclass(frozen=True)
+class Ruleset(Node):
+    settings: tuple[Setting, ...]
+    blocks: tuple[Block, ...]
+    comments: tuple[Comment, ...] = ()
+
+
+def strip_spans(node):
+    """The same tree with every span replaced by NO_SPAN (for structural comparison)."""
+    if isinstance(node, tuple):
+        return tuple(strip_spans(x) for x in node)
+    if isinstance(node, Node):
+        changes = {
+            f.name: strip_spans(getattr(node, f.name))
+            for f in dataclasses.fields(node)
+            if f.name != "span"
+        }
+        return dataclasses.replace(node, span=NO_SPAN, **changes)
+    return node
+
+
+def equal_ignoring_spans(a, b) -> bool:
+    return strip_spans(a) == strip_spans(b)

@@ -1,0 +1,282 @@
+"""Semantic checks on a parsed Ruleset: everything the grammar cannot see, as Diagnostics."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from rules import ast
+from rules.ast import Span
+from rules.diagnostics import Diagnostic
+
+MAX_DAYS = 3650  # ten years: beyond that a step is a typo, and dates would overflow soon after
+RECIPIENTS = ("accounting", "team")
+EMAIL = re.compile(r"[^@\s\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+EURO = "AT BE CY DE EE ES FI FR GR HR IE IT LT LU LV MT NL PT SI SK"
+COUNTRY_CURRENCY = {c: "EUR" for c in EURO.split()} | {"CH": "CHF", "LI": "CHF"}
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What the checker may know about the merchant. Without a context (None) webhook names are
+    not checked."""
+
+    webhook_names: frozenset[str] = field(default_factory=frozenset)
+    team_address_known: bool = True
+
+
+def check(ruleset: ast.Ruleset, context: CheckContext | None = None) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    _check_settings(ruleset.settings, found)
+    for index, block in enumerate(ruleset.blocks):
+        _check_block(block, context, found)
+        for earlier in ruleset.blocks[:index]:
+            if covers(earlier, block):
+                found.append(
+                    Diagnostic.at(
+                        "warning",
+                        f"this block never applies: the block on line {earlier.span.line} "
+                        f'("{earlier.alias}") already matches every order it would match',
+                        header_span(block),
+                    )
+                )
+                break
+    found.sort(key=lambda d: (d.line, d.column))
+    return found
+
+
+def header_span(block: ast.Block) -> Span:
+    start = block.span
+    return Span(start.line, start.column, start.line, start.column + len(block.alias))
+
+
+def _error(found: list, message: str, span: Span) -> None:
+    found.append(Diagnostic.at("error", message, span))
+
+
+def _check_settings(settings, found: list) -> None:
+    seen: dict[str, ast.Setting] = {}
+    for setting in settings:
+        if setting.name in seen:
+            line = seen[setting.name].span.line
+            _error(found, f"this setting is already given on line {line}", setting.span)
+        seen[setting.name] = setting
+        days = getattr(setting, "days", 0)
+        if days > MAX_DAYS:
+            _error(found, f"expected at most {MAX_DAYS} days here", setting.span)
+
+
+def _check_block(block: ast.Block, context: CheckContext | None, found: list) -> None:
+    _check_settings(block.settings, found)
+    why = never_matches(block)
+    if why:
+        _error(found, f"this block can never match: {why}", header_span(block))
+    if not block.steps:
+        found.append(Diagnostic.at("warning", "this block has no steps", header_span(block)))
+    previous: ast.Step | None = None
+    seen: dict[tuple[int, bool], ast.Step] = {}
+    terminal: ast.Step | None = None
+    for step in block.steps:
+        trigger = step.trigger
+        key = (trigger.days, trigger.business)
+        if terminal is not None:
+            _error(
+                found,
+                f"no step can follow the step on line {terminal.span.line}: it ends dunning "
+                "(cancel or hand over to collection)",
+                step.span,
+            )
+        elif key in seen:
+            _error(found, f'duplicate step: "{trigger.text}" is already used', trigger.span)
+        elif previous is not None and trigger.days <= previous.trigger.days:
+            _error(
+                found,
+                f"steps must come in increasing order: expected more than "
+                f"{previous.trigger.days} days here",
+                trigger.span,
+            )
+        if trigger.days > MAX_DAYS:
+            _error(found, f"expected at most {MAX_DAYS} days here", trigger.span)
+        seen.setdefault(key, step)
+        previous = step
+        for action in step.actions:
+            _check_action(block, action, context, found)
+        if terminal is None and any(a.kind in ast.TERMINAL_KINDS for a in step.actions):
+            terminal = step
+
+
+def _check_action(block, action: ast.Action, context, found: list) -> None:
+    method = block.method
+    if isinstance(action, ast.Cancel) and method != "prepayment":
+        what = "any payment method" if method == "any" else method
+        _error(
+            found,
+            f"cancel is only for prepayment (vorkasse) orders, but this block is for {what}",
+            action.span,
+        )
+    elif isinstance(action, ast.MarkOverdue) and method in ("prepayment", "any"):
+        what = "any payment method" if method == "any" else "prepayment"
+        _error(
+            found,
+            f"mark overdue is only for invoice and COD orders, but this block is for {what}",
+            action.span,
+        )
+    elif isinstance(action, ast.Notify):
+        _check_recipient(action, context, found)
+    elif isinstance(action, ast.SendWebhook) and context is not None:
+        if action.name not in context.webhook_names:
+            known = ", ".join(sorted(context.webhook_names)) or "none"
+            message = f'unknown webhook "{action.name}" (known: {known})'
+            match = difflib.get_close_matches(action.name, sorted(context.webhook_names), n=1)
+            if match:
+                message += f'; did you mean "{match[0]}"?'
+            _error(found, message, action.span)
+    elif isinstance(action, ast.Remind):
+        if action.level is not None and action.level < 1:
+            _error(found, "expected a level of 1 or more", action.span)
+        _check_fee_currency(block, action, found)
+    elif isinstance(action, ast.ChargeInterest) and not _valid_rate(action):
+        _error(found, "expected an interest rate above 0 and at most 100 %", action.span)
+
+
+def _valid_rate(action: ast.ChargeInterest) -> bool:
+    return action.rate is None or Decimal(0) < action.rate <= Decimal(100)
+
+
+def _check_recipient(action: ast.Notify, context, found: list) -> None:
+    recipient = action.recipient
+    if recipient in RECIPIENTS or EMAIL.fullmatch(recipient):
+        if recipient == "team" and context is not None and not context.team_address_known:
+            found.append(
+                Diagnostic.at(
+                    "warning",
+                    "no team address is set; team notifications go to accounting",
+                    action.span,
+                )
+            )
+        return
+    if "@" in recipient:
+        _error(found, f'"{recipient}" is not a valid email address', action.span)
+        return
+    message = (
+        f'unknown recipient "{recipient}": expected accounting, team or a quoted email address'
+    )
+    match = difflib.get_close_matches(recipient, RECIPIENTS, n=1)
+    if match:
+        message += f' (did you mean "{match[0]}"?)'
+    _error(found, message, action.span)
+
+
+def _check_fee_currency(block: ast.Block, action: ast.Remind, found: list) -> None:
+    if action.fee_currency is None:
+        return
+    possible = block_currencies(block)
+    if possible is not None and action.fee_currency not in possible:
+        have = " or ".join(sorted(possible)) or "no currency"
+        _error(
+            found,
+            f"a fee in {action.fee_currency} cannot apply here: this block's orders are in {have}",
+            action.span,
+        )
+
+
+def block_currencies(block: ast.Block) -> set[str] | None:
+    """Currencies this block's orders can have, or None when any currency is possible."""
+    result: set[str] | None = None
+    for condition in block.conditions:
+        if isinstance(condition, ast.AmountCondition) and condition.currency:
+            allowed = {condition.currency}
+        elif isinstance(condition, ast.CountryCondition):
+            if any(c not in COUNTRY_CURRENCY for c in condition.countries):
+                continue
+            allowed = {COUNTRY_CURRENCY[c] for c in condition.countries}
+        else:
+            continue
+        result = allowed if result is None else result & allowed
+    return result
+
+
+# --- which orders a block can match --------------------------------------------------------
+
+
+def amount_interval(conditions) -> tuple[tuple, tuple]:
+    """(lower, upper) bounds as (value, inclusive); value None = unbounded."""
+    low, high = (None, False), (None, False)
+    for c in conditions:
+        if not isinstance(c, ast.AmountCondition):
+            continue
+        if c.op in ("over", "at least"):
+            bound = (c.amount, c.op == "at least")
+            if low[0] is None or bound[0] > low[0] or (bound[0] == low[0] and not bound[1]):
+                low = bound
+        else:
+            bound = (c.amount, c.op == "at most")
+            if high[0] is None or bound[0] < high[0] or (bound[0] == high[0] and not bound[1]):
+                high = bound
+    return low, high
+
+
+def _empty(low, high) -> bool:
+    if low[0] is None or high[0] is None:
+        return False
+    return low[0] > high[0] or (low[0] == high[0] and not (low[1] and high[1]))
+
+
+def _values(block: ast.Block, kind, attribute: str) -> list:
+    return [getattr(c, attribute) for c in block.conditions if isinstance(c, kind)]
+
+
+def never_matches(block: ast.Block) -> str | None:
+    countries = _values(block, ast.CountryCondition, "countries")
+    if countries and not set.intersection(*(set(c) for c in countries)):
+        return "no country is in every country list"
+    if len(set(_values(block, ast.CustomerCondition, "customer_type"))) > 1:
+        return "a customer cannot be both b2b and b2c"
+    if len(set(_values(block, ast.LanguageCondition, "language"))) > 1:
+        return "an order has only one language"
+    if _empty(*amount_interval(block.conditions)):
+        return "no amount meets all the amount conditions"
+    if block_currencies(block) == set():
+        return "the amount's currency does not fit the countries"
+    return None
+
+
+def _within(inner, outer) -> bool:
+    """Is the interval `inner` inside `outer`?"""
+    (ilo, ihi), (olo, ohi) = inner, outer
+    if olo[0] is not None and (
+        ilo[0] is None or ilo[0] < olo[0] or (ilo[0] == olo[0] and ilo[1] and not olo[1])
+    ):
+        return False
+    return ohi[0] is None or not (
+        ihi[0] is None or ihi[0] > ohi[0] or (ihi[0] == ohi[0] and ihi[1] and not ohi[1])
+    )
+
+
+def _apply_from(block: ast.Block):
+    return next((s.on for s in block.settings if isinstance(s, ast.ApplyFrom)), None)
+
+
+def covers(first: ast.Block, later: ast.Block) -> bool:
+    """Does `first` match every order that `later` matches (so `later` is never reached)?"""
+    if first.method not in ("any", later.method):
+        return False
+    start, later_start = _apply_from(first), _apply_from(later)
+    if start is not None and (later_start is None or later_start < start):
+        return False
+    for condition in first.conditions:
+        if isinstance(condition, ast.CountryCondition):
+            lists = _values(later, ast.CountryCondition, "countries")
+            if not any(set(c) <= set(condition.countries) for c in lists):
+                return False
+        elif isinstance(condition, ast.AmountCondition):
+            if condition.currency and condition.currency not in _values(
+                later, ast.AmountCondition, "currency"
+            ):
+                return False
+        elif ast.strip_spans(condition) not in [ast.strip_spans(c) for c in later.conditions]:
+            return False
+    first_amounts = amount_interval(first.conditions)
+    return _within(amount_interval(later.conditions), first_amounts)

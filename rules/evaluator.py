@@ -1,0 +1,418 @@
+"""Program: a checked Ruleset ready to answer, for one order, which block applies, which step
+fires today, when the next one is due and what its whole future looks like."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+
+from rules import ast
+from rules.calendar import add_business_days, is_business_day, next_business_day
+from rules.formatter import condition_text
+from rules.model import (
+    CLOSED_STATUSES,
+    BlockExplanation,
+    Decision,
+    Explanation,
+    MatchResult,
+    OrderFacts,
+    OrderHistory,
+    PlannedStep,
+    Schedule,
+    ScheduledStep,
+    StepExplanation,
+)
+
+DEFAULT_CLAIM_PAUSE = 7  # days a "customer reports payment" pauses dunning without a setting
+
+
+@lru_cache(maxsize=65536)
+def _business_date(start: date, days: int, country: str, region: str | None) -> date:
+    return add_business_days(start, days, country, region)
+
+
+@dataclass(frozen=True)
+class _Step:
+    key: str
+    trigger: ast.Trigger
+    actions: tuple[ast.Action, ...]
+    source_line: str
+    line: int
+    label: str
+    reminds: bool
+    first_remind: ast.Remind | None
+
+    def due_on(self, facts: OrderFacts) -> date:
+        if self.trigger.business:
+            return _business_date(facts.due_on, self.trigger.days, facts.country, facts.region)
+        return facts.due_on + timedelta(days=self.trigger.days)
+
+    def planned(self, facts: OrderFacts) -> PlannedStep:
+        return PlannedStep(
+            self.key, self.due_on(facts), self.actions, self.source_line, self.line, self.label
+        )
+
+
+@dataclass(frozen=True)
+class _Settings:
+    min_gap: int | None = None
+    bank_data_hold: int | None = None
+    claim_pause: int = DEFAULT_CLAIM_PAUSE
+    no_mail: bool = False
+    apply_from: date | None = None
+
+    def merged(self, settings) -> _Settings:
+        """Block settings override the file's settings of the same kind."""
+        changes = {}
+        for s in settings:
+            if isinstance(s, ast.NoMailOnHolidays):
+                changes["no_mail"] = True
+            elif isinstance(s, ast.ApplyFrom):
+                changes["apply_from"] = s.on
+            else:
+                changes[s.name] = s.days
+        return dataclasses.replace(self, **changes)
+
+
+class _Block:
+    def __init__(self, block: ast.Block, label: str, settings: _Settings, lines: list[str]):
+        self.block = block
+        self.label = label
+        self.settings = settings
+        self.steps = _compile_steps(block, label, lines)
+        self.tests = [_condition_test(c) for c in block.conditions]
+
+    def matches(self, facts: OrderFacts) -> bool:
+        if self.block.method != "any" and facts.payment_method != self.block.method:
+            return False
+        start = self.settings.apply_from
+        if start is not None and facts.ordered_on < start:
+            return False
+        return all(test(facts) for test in self.tests)
+
+    def why_not(self, facts: OrderFacts) -> str | None:
+        method = self.block.method
+        if method != "any" and facts.payment_method != method:
+            return f"payment method is {facts.payment_method}, not {method}"
+        start = self.settings.apply_from
+        if start is not None and facts.ordered_on < start:
+            return f"ordered on {facts.ordered_on}, before {start} (apply to orders from)"
+        for condition, test in zip(self.block.conditions, self.tests, strict=True):
+            if not test(facts):
+                return _condition_failure(condition, facts)
+        return None
+
+    def pending(self, done: frozenset[str]) -> list[_Step]:
+        """Steps after the last one already done (earlier ones are passed over for good)."""
+        for index in range(len(self.steps) - 1, -1, -1):
+            if self.steps[index].key in done:
+                return self.steps[index + 1 :]
+        return self.steps
+
+
+def _compile_steps(block: ast.Block, label: str, lines: list[str]) -> list[_Step]:
+    steps, level = [], 0
+    for step in block.steps:
+        actions = []
+        for action in step.actions:
+            if isinstance(action, ast.Remind):
+                level = action.level if action.level is not None else level + 1
+                action = dataclasses.replace(action, level=level)
+            actions.append(action)
+        line = step.span.line
+        source = lines[line - 1] if 1 <= line <= len(lines) else ""
+        reminders = [a for a in actions if isinstance(a, ast.Remind)]
+        steps.append(
+            _Step(
+                key=f"{label}/{step.trigger.text}",
+                trigger=step.trigger,
+                actions=tuple(actions),
+                source_line=source,
+                line=line,
+                label=label,
+                reminds=bool(reminders),
+                first_remind=reminders[0] if reminders else None,
+            )
+        )
+    return steps
+
+
+def _condition_test(c):
+    if isinstance(c, ast.AmountCondition):
+        compare = {
+            "over": lambda a: a > c.amount,
+            "under": lambda a: a < c.amount,
+            "at least": lambda a: a >= c.amount,
+            "at most": lambda a: a <= c.amount,
+        }[c.op]
+        if c.currency:
+            return lambda f: f.currency == c.currency and compare(f.amount)
+        return lambda f: compare(f.amount)
+    if isinstance(c, ast.CountryCondition):
+        countries = frozenset(c.countries)
+        return lambda f: (f.country or "").upper() in countries
+    if isinstance(c, ast.CustomerCondition):
+        return lambda f: f.customer_type == c.customer_type
+    if isinstance(c, ast.LanguageCondition):
+        return lambda f: (f.language or "").lower() == c.language
+    return lambda f: c.tag in f.tags
+
+
+def _condition_failure(c, facts: OrderFacts) -> str:
+    if isinstance(c, ast.AmountCondition):
+        if c.currency and facts.currency != c.currency:
+            return f"amount is in {facts.currency}, not {c.currency}"
+        return f"amount {facts.amount} {facts.currency} is not {c.op} {c.amount}"
+    if isinstance(c, ast.CountryCondition):
+        return f"country {facts.country} is not in {', '.join(c.countries)}"
+    if isinstance(c, ast.CustomerCondition):
+        return f"customer is {facts.customer_type}, not {c.customer_type}"
+    if isinstance(c, ast.LanguageCondition):
+        return f"language is {facts.language}, not {c.language}"
+    return f'the order has no tag "{c.tag}"'
+
+
+def block_labels(blocks) -> list[str]:
+    """Labels from each block's payment method and conditions; a repeated label gets #2, #3."""
+    labels, seen = [], {}
+    for block in blocks:
+        base = " ".join([block.method, *(condition_text(c) for c in block.conditions)])
+        seen[base] = seen.get(base, 0) + 1
+        labels.append(base if seen[base] == 1 else f"{base} #{seen[base]}")
+    return labels
+
+
+class Program:
+    """A compiled ruleset. Build it with rules.compile_rules(text)."""
+
+    def __init__(self, ruleset: ast.Ruleset, source: str = "", warnings=()):
+        self.ruleset = ruleset
+        self.blocks = ruleset.blocks
+        self.warnings = list(warnings)
+        lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        base = _Settings().merged(ruleset.settings)
+        self._blocks = [
+            _Block(block, label, base.merged(block.settings), lines)
+            for block, label in zip(ruleset.blocks, block_labels(ruleset.blocks), strict=True)
+        ]
+
+    # --- which block ---------------------------------------------------------------------
+
+    def _match(self, facts: OrderFacts) -> _Block | None:
+        for block in self._blocks:
+            if block.matches(facts):
+                return block
+        return None
+
+    def match(self, facts: OrderFacts) -> MatchResult:
+        reasons, found = {}, None
+        for block in self._blocks:
+            if found is not None:
+                reasons[block.label] = (
+                    f"not reached: the block on line {found.block.span.line} matched first"
+                )
+                continue
+            why = block.why_not(facts)
+            if why is None:
+                found = block
+                reasons[block.label] = "matched"
+            else:
+                reasons[block.label] = why
+        if found is None:
+            return MatchResult(None, None, reasons)
+        return MatchResult(found.block, found.label, reasons)
+
+    # --- what happens today --------------------------------------------------------------
+
+    @staticmethod
+    def _closed(facts: OrderFacts) -> str | None:
+        if facts.status in CLOSED_STATUSES:
+            return f"the order is {facts.status}"
+        if facts.dunning_block:
+            return "dunning is blocked for this order"
+        return None
+
+    @staticmethod
+    def _claim_until(block: _Block, history: OrderHistory) -> date | None:
+        if history.payment_claimed_on is None:
+            return None
+        return history.payment_claimed_on + timedelta(days=block.settings.claim_pause)
+
+    def decide(self, facts: OrderFacts, history: OrderHistory, today: date) -> Decision | None:
+        """The step that fires today. Catch-up: when several steps are due, only the latest
+        fires and the earlier ones come back in .skipped. None when nothing is due, or the
+        order is paid, cancelled, blocked, or the customer's payment claim is still pending."""
+        if self._closed(facts):
+            return None
+        block = self._match(facts)
+        if block is None:
+            return None
+        claim_until = self._claim_until(block, history)
+        if claim_until is not None and today < claim_until:
+            return None
+        due = [s for s in block.pending(history.done_steps) if s.due_on(facts) <= today]
+        if not due:
+            return None
+        step = due[-1]
+        deferred_to, because = _deferral(block, step, facts, history, today)
+        return Decision(
+            step.planned(facts),
+            tuple(s.planned(facts) for s in due[:-1]),
+            deferred_to,
+            because,
+        )
+
+    def next_due_on(self, facts: OrderFacts, history: OrderHistory) -> date | None:
+        """The earliest day on which decide() returns a Decision (possibly a deferral);
+        None when no step can ever fire again."""
+        if self._closed(facts):
+            return None
+        block = self._match(facts)
+        if block is None:
+            return None
+        pending = block.pending(history.done_steps)
+        if not pending:
+            return None
+        day = pending[0].due_on(facts)
+        claim_until = self._claim_until(block, history)
+        if claim_until is not None and claim_until > day:
+            day = claim_until
+        return day
+
+    # --- the whole future ----------------------------------------------------------------
+
+    def schedule(self, facts: OrderFacts, history: OrderHistory, today: date) -> Schedule:
+        """Every step still to come, simulated day by day as the daily run would fire them
+        (settings applied; bank data assumed to stay current)."""
+        steps: list[ScheduledStep] = []
+        milestones: dict[str, date] = {}
+        day, rounds = today, 0
+        while rounds < 500:
+            rounds += 1
+            fresh = dataclasses.replace(history, bank_data_as_of=day)
+            decision = self.decide(facts, fresh, day)
+            if decision is None:
+                following = self.next_due_on(facts, history)
+                if following is None:
+                    break
+                day = max(following, day + timedelta(days=1))
+                continue
+            if decision.deferred_to is not None:
+                day = max(decision.deferred_to, day + timedelta(days=1))
+                continue
+            steps.append(_scheduled(decision.step, day))
+            kinds = {a.kind for a in decision.step.actions}
+            for kind, name in (
+                ("cancel", "cancellation_on"),
+                ("mark_overdue", "overdue_on"),
+                ("hand_over_to_collection", "collection_on"),
+            ):
+                if kind in kinds:
+                    milestones.setdefault(name, day)
+            done = {decision.step.key} | {s.key for s in decision.skipped}
+            history = dataclasses.replace(
+                history,
+                done_steps=history.done_steps | done,
+                last_reminder_on=day if "remind" in kinds else history.last_reminder_on,
+            )
+            if "cancel" in kinds:
+                break
+            if "hand_over_to_collection" in kinds:
+                facts = dataclasses.replace(facts, status="in_collection")
+            elif "mark_overdue" in kinds:
+                facts = dataclasses.replace(facts, status="overdue")
+        return Schedule(tuple(steps), **milestones)
+
+    # --- why -----------------------------------------------------------------------------
+
+    def explain(self, facts: OrderFacts, history: OrderHistory, today: date) -> Explanation:
+        match = self.match(facts)
+        blocks = tuple(
+            BlockExplanation(
+                b.label, b.block.span.line, b.label == match.label, match.reasons[b.label]
+            )
+            for b in self._blocks
+        )
+        block = next((b for b in self._blocks if b.label == match.label), None)
+        decision = self.decide(facts, history, today)
+        note = self._closed(facts)
+        if block is None:
+            return Explanation(today, None, blocks, (), None, note or "no block matches this order")
+        claim_until = self._claim_until(block, history)
+        if note is None and claim_until is not None and today < claim_until:
+            note = (
+                f"paused until {claim_until}: the customer reported paying on "
+                f"{history.payment_claimed_on}"
+            )
+        pending = block.pending(history.done_steps)
+        skipped = {s.key for s in decision.skipped} if decision else set()
+        steps = []
+        for step in block.steps:
+            due_on = step.due_on(facts)
+            fires = False
+            if step.key in history.done_steps:
+                reason = "already done"
+            elif step not in pending:
+                reason = "passed over: a later step is already done"
+            elif note:
+                reason = note
+            elif decision and step.key == decision.step.key:
+                fires = decision.deferred_to is None
+                reason = (
+                    "fires today"
+                    if fires
+                    else (
+                        f"due, but deferred to {decision.deferred_to}: {decision.deferred_because}"
+                    )
+                )
+            elif step.key in skipped:
+                reason = "skipped: a later step is due today (catch-up)"
+            else:
+                reason = f"due on {due_on} (in {(due_on - today).days} days)"
+            steps.append(
+                StepExplanation(
+                    step.key, due_on, step.line, step.source_line, step.actions, fires, reason
+                )
+            )
+        return Explanation(today, block.label, blocks, tuple(steps), decision, note)
+
+
+def _deferral(block: _Block, step: _Step, facts, history, today: date):
+    """(day, why) when a setting postpones the step, else (None, None)."""
+    settings = block.settings
+    day, why = today, []
+    hold = settings.bank_data_hold
+    if hold is not None:
+        as_of = history.bank_data_as_of
+        if as_of is None or as_of < today - timedelta(days=hold):
+            day = today + timedelta(days=1)
+            why.append(f"bank data older than {hold} days")
+    if step.reminds and settings.min_gap and history.last_reminder_on is not None:
+        earliest = history.last_reminder_on + timedelta(days=settings.min_gap)
+        if earliest > day:
+            day = earliest
+            why.append(f"at least {settings.min_gap} days between reminders")
+    if step.reminds and settings.no_mail and not is_business_day(day, facts.country, facts.region):
+        day = next_business_day(day, facts.country, facts.region)
+        why.append("no mail on weekends and holidays")
+    if day == today:
+        return None, None
+    return day, "; ".join(why)
+
+
+def _scheduled(step: PlannedStep, day: date) -> ScheduledStep:
+    remind = next((a for a in step.actions if isinstance(a, ast.Remind)), None)
+    return ScheduledStep(
+        key=step.key,
+        due_on=day,
+        planned_on=step.due_on,
+        actions=step.actions,
+        fee=remind.fee if remind else None,
+        fee_currency=(remind.fee_currency if remind else None),
+        level=remind.level if remind else None,
+        source_line=step.source_line,
+        line=step.line,
+        block_label=step.block_label,
+    )

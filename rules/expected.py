@@ -1,0 +1,170 @@
+"""Turn Lark's "expected one of {REMIND, CANCEL, ...}" into words a merchant understands."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from lark import Lark
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from rules.ast import Span
+from rules.diagnostics import Diagnostic
+
+ACTIONS = {"REMIND", "CANCEL", "MARK", "NOTIFY", "RELEASE", "HAND", "CHARGE", "SEND"}
+METHODS = {"VORKASSE", "PREPAYMENT", "RECHNUNG", "INVOICE", "NACHNAHME", "COD", "ANY"}
+SETTINGS = {"HOLD", "PAUSE", "NO", "APPLY"}
+CONDITIONS = {"AMOUNT", "COUNTRY", "CUSTOMER", "LANGUAGE", "TAG"}
+
+# (terminal names, words); the first group that meets the expected set is described with them.
+GROUPS = [
+    (ACTIONS, "an action such as remind, cancel, mark overdue or notify accounting"),
+    (METHODS, "a payment method (vorkasse, rechnung, nachnahme or any)"),
+    (SETTINGS, 'a setting such as "at least 7 days between reminders"'),
+    (CONDITIONS, "a condition such as amount over 100 or country in DE"),
+    ({"AFTER"}, '"after N days"'),
+    ({"CODE"}, "a two-letter code such as DE or fr"),
+    ({"WORD", "STRING"}, "a recipient: accounting, team or a quoted email address"),
+    ({"STRING"}, 'a quoted text such as "wholesale"'),
+    ({"DATE"}, "a date such as 2026-01-01"),
+    ({"CUSTOMER_TYPE"}, "b2b or b2c"),
+    ({"CHANNELS"}, '"by email", "by letter" or "by email and letter"'),
+    ({"DAY", "DAYS", "BUSINESS"}, '"days" or "business days"'),
+    ({"EUR", "CHF"}, "a currency (EUR or CHF)"),
+    ({"_NL"}, "the end of the line"),
+    ({"_INDENT"}, "indented lines with the block's steps"),
+]
+PUNCTUATION = {"COLON": '":"', "SEMICOLON": '";"', "COMMA": '","', "PERCENT": '"%"'}
+
+
+def _number_words(previous: str) -> str:
+    return {
+        "AFTER": "a number of days",
+        "LEVEL": "a level number",
+        "FEE": "an amount such as 2.50",
+        "INTEREST": 'a rate such as 5 % or the word "statutory"',
+    }.get(previous, "a number")
+
+
+def _literal(parser: Lark, name: str) -> str | None:
+    try:
+        pattern = parser.get_terminal(name).pattern
+    except KeyError:
+        return None
+    return pattern.value if pattern.type == "str" else None
+
+
+def expected_words(expected: set[str], parser: Lark, previous: str = "") -> list[str]:
+    left = set(expected)
+    if {"AT", "HOLD"} <= left:
+        left.discard("AT")  # "at" then starts "at least N days between reminders"
+    words = []
+    for names, text in GROUPS:
+        if names & left and (names != {"WORD", "STRING"} or names <= left):
+            words.append(text)
+            left -= names
+    if "NUMBER" in left:
+        words.append(_number_words(previous))
+        left.discard("NUMBER")
+    for name in sorted(left):
+        if name in ("$END", "_DEDENT"):
+            continue
+        words.append(PUNCTUATION.get(name) or f'"{(_literal(parser, name) or name).lower()}"')
+    return words
+
+
+def _join(words: list[str]) -> str:
+    if not words:
+        return "something else"
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*|\S")
+
+
+def _suggestion(found: str, expected: set[str], parser: Lark) -> str:
+    candidates = [_literal(parser, name) for name in expected]
+    candidates = [c for c in candidates if c and c.isalpha()]
+    if not candidates:
+        return ""
+    match = difflib.get_close_matches(found.lower(), candidates, n=1, cutoff=0.6)
+    return f' (did you mean "{match[0]}"?)' if match else ""
+
+
+def describe_unexpected(exc: UnexpectedInput, source: str, parser: Lark) -> Diagnostic:
+    lines = source.split("\n")
+    if isinstance(exc, UnexpectedCharacters):
+        line, column = exc.line, exc.column
+        expected = _parser_expected(exc, set(exc.allowed or ()))
+        previous = _previous_terminal(exc)
+        text = lines[line - 1] if line <= len(lines) else ""
+        match = _WORD.match(text, column - 1)
+        found = match.group() if match else text[column - 1 : column]
+        span = Span(line, column, line, column + max(1, len(found)))
+    elif isinstance(exc, UnexpectedToken):
+        token = exc.token
+        expected = _parser_expected(exc, set(exc.expected or ()))
+        previous = _previous_terminal(exc)
+        if token.type == "_INDENT":
+            line = token.end_line or token.line
+            indent = (
+                len(lines[line - 1]) - len(lines[line - 1].lstrip()) if line <= len(lines) else 0
+            )
+            return Diagnostic(
+                "error",
+                "this line is indented, but the line above does not start a block (a block header "
+                'ends with ":")',
+                line,
+                1,
+                line,
+                indent + 1,
+            )
+        if token.type == "$END":
+            line = max((i for i, t in enumerate(lines, 1) if t.strip()), default=1)
+            column = len(lines[line - 1].rstrip()) + 1 if line <= len(lines) else 1
+            message = f"the rules end too early: expected {_join(expected_words(expected, parser))}"
+            return Diagnostic("error", message, line, column, line, column + 1)
+        line, column = token.line, token.column
+        found = str(token)
+        if token.type in ("_NL", "_DEDENT"):
+            found = ""
+            line, column = _end_of_code(lines, token)
+        span = Span(line, column, line, column + max(1, len(found.split("\n")[0])))
+    else:  # pragma: no cover - UnexpectedEOF does not happen with a trailing newline
+        return Diagnostic("error", str(exc), 1, 1, 1, 2)
+
+    words = expected_words(expected, parser, previous)
+    if found:
+        message = f'expected {_join(words)}, but found "{found}"'
+        message += _suggestion(found, expected, parser)
+        before = lines[line - 1][: column - 1] if line <= len(lines) else ""
+        if found[:1].isdigit() and re.search(r"[0-9],\s*$", before):
+            message += "; write amounts with a decimal point, e.g. 2.50"
+    else:
+        message = f"the line ends too early: expected {_join(words)}"
+    return Diagnostic("error", message, span.line, span.column, span.end_line, span.end_column)
+
+
+def _previous_terminal(exc: UnexpectedInput) -> str:
+    tokens = [t for t in getattr(exc, "token_history", None) or () if t is not None]
+    return tokens[-1].type if tokens else ""
+
+
+def _parser_expected(exc: UnexpectedInput, fallback: set[str]) -> set[str]:
+    """What the parser accepts here (the lexer's set also holds the always-allowed line end)."""
+    state = getattr(exc, "state", None)
+    try:
+        names = state.parse_conf.parse_table.states[state.position]
+        return {n for n in names if n.isupper() or n == "$END"}
+    except (AttributeError, KeyError, TypeError):
+        return fallback
+
+
+def _end_of_code(lines: list[str], token) -> tuple[int, int]:
+    """Where a line break came too early: just after the last code on that line."""
+    line = token.line
+    text = lines[line - 1] if line <= len(lines) else ""
+    code = re.sub(r'"[^"\n]*"|#.*', lambda m: m.group() if m.group()[0] == '"' else "", text)
+    return line, len(code.rstrip()) + 1
