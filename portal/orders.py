@@ -19,7 +19,15 @@ from ledger.models import (
     OutboxMessage,
 )
 from portal.auth import require_login
-from portal.ui import actor, merchant, page_number, paginate, partial_request, render_page
+from portal.ui import (
+    actor,
+    clean_url,
+    merchant,
+    page_number,
+    paginate,
+    partial_request,
+    render_page,
+)
 
 bp = Blueprint("orders", __name__)
 bp.before_request(require_login)
@@ -70,7 +78,7 @@ def order_list():
     query = select(Order).where(*conditions).order_by(Order.ordered_on.desc(), Order.id.desc())
     count = select(func.count(Order.id)).where(*conditions)
     page = paginate(db.session, query, count, page_number())
-    return render_page(
+    response = render_page(
         "orders/list.html",
         "results",
         page=page,
@@ -80,6 +88,10 @@ def order_list():
         methods=PAYMENT_METHODS,
         today=today_for(merchant()),
     )
+    if partial_request():
+        # The filter form pushes its URL; keep it free of empty fields.
+        response.headers["HX-Push-Url"] = clean_url("orders.order_list", page.number, filters)
+    return response
 
 
 def _own_order(number: str) -> Order:
@@ -99,15 +111,13 @@ def _upcoming(order: Order, today):
     schedule = program.schedule(
         scheduling.order_facts(order), scheduling.order_history(order), today
     )
-    steps = list(getattr(schedule, "steps", schedule) or [])
-    plan["steps"] = steps
-    plan["next"] = steps[0] if steps else None
-    for attribute, label in (
-        ("overdue_on", "Marked overdue"),
-        ("cancellation_on", "Cancelled"),
-        ("collection_on", "Handed over to collection"),
+    plan["steps"] = list(schedule.steps)
+    plan["next"] = schedule.steps[0] if schedule.steps else None
+    for when, label in (
+        (schedule.overdue_on, "Overdue"),
+        (schedule.cancellation_on, "Cancellation"),
+        (schedule.collection_on, "Handover to collection"),
     ):
-        when = getattr(schedule, attribute, None)
         if when:
             plan["milestones"].append((label, when))
     return plan

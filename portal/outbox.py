@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from ledger.db import db
 from ledger.models import MESSAGE_KINDS, MESSAGE_STATES, OutboxMessage
 from portal.auth import require_login
-from portal.ui import page_number, paginate, render_page
+from portal.ui import clean_url, page_number, paginate, partial_request, render_page
 
 bp = Blueprint("outbox", __name__)
 bp.before_request(require_login)
@@ -46,13 +46,19 @@ def message_list():
             .group_by(OutboxMessage.state)
         ).all()
     )
-    return render_page(
+    page = paginate(db.session, query, count, page_number())
+    response = render_page(
         "outbox/list.html",
         "results",
-        page=paginate(db.session, query, count, page_number()),
+        page=page,
         filters={"state": state, "kind": kind},
         errors=errors,
         states=MESSAGE_STATES,
         kinds=MESSAGE_KINDS,
         counts=counts,
     )
+    if partial_request():
+        response.headers["HX-Push-Url"] = clean_url(
+            "outbox.message_list", page.number, {"state": state, "kind": kind}
+        )
+    return response

@@ -49,7 +49,7 @@ def _shown(diagnostic, lines: list[str]) -> dict:
     column = max(getattr(diagnostic, "column", 1) or 1, 1)
     end_line = getattr(diagnostic, "end_line", line) or line
     end_column = getattr(diagnostic, "end_column", column + 1) or column + 1
-    source = lines[line - 1] if 1 <= line <= len(lines) else None
+    source = lines[line - 1].replace("\t", " ") if 1 <= line <= len(lines) else None
     width = 1
     if end_line == line and end_column > column:
         width = end_column - column
@@ -105,7 +105,8 @@ def save():
         problems.append(_problem(f"The comment must be at most {MAX_COMMENT} characters."))
     diagnostics = []
     if not problems:
-        diagnostics = [_shown(d, lines) for d in rules.check_text(text)]
+        context = rulesets.check_context(merchant())
+        diagnostics = [_shown(d, lines) for d in rules.check_text(text, context)]
         problems = [d for d in diagnostics if d["severity"] == "error"]
     if not problems:
         try:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from math import ceil
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, make_response, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from jinja2_fragments.flask import render_block
@@ -28,8 +28,16 @@ def partial_request() -> bool:
 def render_page(template: str, block: str, status: int = 200, **context):
     """One template per page; htmx requests get just the named block of it."""
     if partial_request():
-        return render_block(template, block, **context), status
-    return render_template(template, **context), status
+        return make_response(render_block(template, block, **context), status)
+    return make_response(render_template(template, **context), status)
+
+
+def clean_url(endpoint: str, page: int, filters: dict) -> str:
+    """The list's URL with only the filters in use, for the address bar and the pager."""
+    args = {key: value for key, value in filters.items() if value}
+    if page > 1:
+        args["page"] = page
+    return url_for(endpoint, **args)
 
 
 def merchant() -> Merchant:
