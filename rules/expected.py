@@ -29,7 +29,7 @@ GROUPS = [
     ({"DATE"}, "a date such as 2026-01-01"),
     ({"CUSTOMER_TYPE"}, "b2b or b2c"),
     ({"CHANNELS"}, '"by email", "by letter" or "by email and letter"'),
-    ({"DAY", "DAYS", "BUSINESS"}, '"days" or "business days"'),
+    ({"_DAY", "BUSINESS"}, '"days" or "business days"'),
     ({"EUR", "CHF"}, "a currency (EUR or CHF)"),
     ({"_NL"}, "the end of the line"),
     ({"_INDENT"}, "indented lines with the block's steps"),
@@ -84,9 +84,13 @@ def _join(words: list[str]) -> str:
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*|\S")
 
 
+REGEX_WORDS = {"_DAY": ["day", "days"], "CHANNELS": ["by"]}
+
+
 def _suggestion(found: str, expected: set[str], parser: Lark) -> str:
     candidates = [_literal(parser, name) for name in expected]
     candidates = [c for c in candidates if c and c.isalpha()]
+    candidates += [w for name in expected for w in REGEX_WORDS.get(name, ())]
     if not candidates:
         return ""
     match = difflib.get_close_matches(found.lower(), candidates, n=1, cutoff=0.6)
@@ -135,6 +139,9 @@ def describe_unexpected(exc: UnexpectedInput, source: str, parser: Lark) -> Diag
     else:  # pragma: no cover - UnexpectedEOF does not happen with a trailing newline
         return Diagnostic("error", str(exc), 1, 1, 1, 2)
 
+    glued = _glued_word(lines, line, column, parser)
+    if glued:
+        return glued
     words = expected_words(expected, parser, previous)
     if found:
         message = f'expected {_join(words)}, but found "{found}"'
@@ -145,6 +152,20 @@ def describe_unexpected(exc: UnexpectedInput, source: str, parser: Lark) -> Diag
     else:
         message = f"the line ends too early: expected {_join(words)}"
     return Diagnostic("error", message, span.line, span.column, span.end_line, span.end_column)
+
+
+def _glued_word(lines: list[str], line: int, column: int, parser: Lark) -> Diagnostic | None:
+    """A keyword matched the start of a longer word ("day" in "dayz"): report the whole word."""
+    text = lines[line - 1] if 1 <= line <= len(lines) else ""
+    start = column - 1
+    while 0 < start < len(text) and text[start - 1].isalpha() and text[start].isalnum():
+        start -= 1
+    if start == column - 1:
+        return None
+    found = _WORD.match(text, start).group()
+    message = f'"{found}" is not a word of the rules language'
+    message += _suggestion(found, {t.name for t in parser.terminals}, parser)
+    return Diagnostic("error", message, line, start + 1, line, start + 1 + len(found))
 
 
 def _previous_terminal(exc: UnexpectedInput) -> str:

@@ -65,7 +65,7 @@ def parse(text: str) -> ast.Ruleset:
         exc.source = text
         raise
     except UnexpectedInput as exc:
-        raise RulesError([describe_unexpected(exc, source, lark_parser())], text) from None
+        raise RulesError([_described(exc, source)], text) from None
     except LarkError as exc:  # pragma: no cover - defensive: any other Lark failure
         raise RulesError([Diagnostic("error", str(exc), 1, 1, 1, 2)], text) from None
     try:
@@ -79,6 +79,14 @@ def parse(text: str) -> ast.Ruleset:
         comments=tuple(comments(source)),
         span=ruleset.span,
     )
+
+
+def _described(exc: UnexpectedInput, source: str) -> Diagnostic:
+    try:
+        return describe_unexpected(exc, source, lark_parser())
+    except Exception:  # pragma: no cover - never let the message maker hide the error itself
+        line, column = getattr(exc, "line", 1) or 1, getattr(exc, "column", 1) or 1
+        return Diagnostic("error", "this is not valid rules syntax", line, column, line, column + 1)
 
 
 _COMMENT = re.compile(r'"[^"\n]*"|#[^\n]*')
