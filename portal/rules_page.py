@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -106,7 +106,19 @@ def save():
     diagnostics = []
     if not problems:
         context = rulesets.check_context(merchant())
-        diagnostics = [_shown(d, lines) for d in rules.check_text(text, context)]
+        try:
+            found = rules.check_text(text, context)
+        except Exception:
+            # The checker promises never to raise; if it does, keep the user's text anyway.
+            current_app.logger.exception("rules.check_text raised")
+            message = "The rules could not be checked (an internal error); nothing was saved."
+            return render_page(
+                "rules/page.html",
+                "editor",
+                status=500,
+                **_context(text, comment, diagnostics=[_problem(message)]),
+            )
+        diagnostics = [_shown(d, lines) for d in found]
         problems = [d for d in diagnostics if d["severity"] == "error"]
     if not problems:
         try:
