@@ -213,6 +213,8 @@ def block(number: str):
     reason = request.form.get("reason", "").strip()
     form = {"block_reason": reason}
     if blocked:
+        if not order.is_open:
+            return _refused(order, f"The order is {order.status}; there is no dunning to block.")
         if not reason:
             return _refused(order, "Please give a reason for the dunning block.", form)
         if len(reason) > MAX_REASON:
