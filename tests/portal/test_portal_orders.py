@@ -292,3 +292,12 @@ def test_gdpr_erasure_needs_confirmation_and_keeps_the_books(app, portal, seed, 
     assert "Anna Schmidt" not in text and "personal data erased" in text
     assert "order.erased" in audit_actions(app, "AK-1")
     assert portal.post("/orders/AK-1/remind").status_code == 422
+
+
+def test_a_paid_order_gets_no_dunning_block(app, portal, seed, merchant_info):
+    seed(merchant_info["id"], [order_body("AK-1")])
+    portal.post("/orders/AK-1/mark-paid")
+    response = portal.post("/orders/AK-1/block", {"blocked": "on", "reason": "disputed"})
+    assert response.status_code == 422
+    assert "there is no dunning to block" in response.get_data(as_text=True)
+    assert not load(app, "AK-1").dunning_block
