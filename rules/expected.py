@@ -170,7 +170,10 @@ def _glued_word(lines: list[str], line: int, column: int, parser: Lark) -> Diagn
 
 def _previous_terminal(exc: UnexpectedInput) -> str:
     tokens = [t for t in getattr(exc, "token_history", None) or () if t is not None]
-    return tokens[-1].type if tokens else ""
+    if tokens:
+        return tokens[-1].type
+    stack = getattr(getattr(exc, "state", None), "value_stack", None) or ()
+    return getattr(stack[-1], "type", "") if stack else ""
 
 
 def _parser_expected(exc: UnexpectedInput, fallback: set[str]) -> set[str]:

@@ -16,6 +16,7 @@ from rules import ast
 from rules.ast import Span
 from rules.diagnostics import Diagnostic, RulesError, error
 from rules.expected import describe_unexpected
+from rules.lexer import RulesLexer
 
 
 class _RulesIndenter(Indenter):
@@ -41,11 +42,14 @@ class _RulesIndenter(Indenter):
 @lru_cache(maxsize=1)
 def lark_parser() -> Lark:
     grammar = (Path(__file__).with_name("grammar.lark")).read_text(encoding="utf-8")
+    # Spans are taken from the tokens (keep_all_tokens) instead of propagate_positions,
+    # which doubled the parse time.
     return Lark(
         grammar,
         parser="lalr",
+        lexer=RulesLexer,
         postlex=_RulesIndenter(),
-        propagate_positions=True,
+        keep_all_tokens=True,
         maybe_placeholders=False,
     )
 
@@ -106,21 +110,38 @@ def comments(source: str):
                 break
 
 
+VALUES = frozenset({"NUMBER", "DATE", "CODE", "CUSTOMER_TYPE", "STRING", "WORD", "CHANNELS"})
+LAYOUT = frozenset({"_NL", "_INDENT", "_DEDENT"})
+
+
+def _kids(tree: Tree) -> list:
+    """Children without keywords and punctuation (what Lark filters without keep_all_tokens)."""
+    return [c for c in tree.children if not isinstance(c, Token) or c.type in VALUES]
+
+
+def _edge(tree: Tree, last: bool) -> Token | None:
+    for child in reversed(tree.children) if last else tree.children:
+        if isinstance(child, Token):
+            if child.type not in LAYOUT:
+                return child
+        else:
+            found = _edge(child, last)
+            if found is not None:
+                return found
+    return None
+
+
 def _span(node) -> Span:
     if isinstance(node, Token):
         return Span(node.line, node.column, node.end_line, node.end_column)
-    meta = node.meta
-    if getattr(meta, "empty", True):
+    first, last = _edge(node, False), _edge(node, True)
+    if first is None:
         return ast.NO_SPAN
-    return Span(meta.line, meta.column, meta.end_line, meta.end_column)
+    return Span(first.line, first.column, last.end_line, last.end_column)
 
 
-def _tokens(tree: Tree) -> list[Token]:
-    return [c for c in tree.children if isinstance(c, Token)]
-
-
-def _subtrees(tree: Tree, name: str) -> list[Tree]:
-    return [c for c in tree.children if isinstance(c, Tree) and c.data == name]
+def _trees(tree: Tree) -> list[Tree]:
+    return [c for c in tree.children if isinstance(c, Tree)]
 
 
 def _whole(token: Token, what: str) -> int:
@@ -139,7 +160,7 @@ class _Converter:
 
     def ruleset(self, tree: Tree) -> ast.Ruleset:
         settings, blocks = [], []
-        for child in tree.children:
+        for child in _trees(tree):
             if child.data in ("inline_block", "multi_block"):
                 blocks.append(self.block(child))
             else:
@@ -148,14 +169,11 @@ class _Converter:
 
     def block(self, tree: Tree) -> ast.Block:
         self.unit = False
-        header, *rest = tree.children
-        method_token = header.children[0].children[0]
-        alias = str(method_token).lower()
-        conditions = tuple(self.condition(c) for c in header.children[1:])
+        header, *rest = _trees(tree)
+        method, *conditions = _trees(header)
+        alias = str(method.children[0]).lower()
         body = []
         for child in rest:
-            if isinstance(child, Token):
-                continue
             if child.data in ("after_steps", "first_steps"):
                 body.append(self.step_line(child))
             else:
@@ -163,7 +181,7 @@ class _Converter:
         return ast.Block(
             method=ast.METHOD_ALIASES[alias],
             alias=alias,
-            conditions=conditions,
+            conditions=tuple(self.condition(c) for c in conditions),
             body=tuple(body),
             multiline=tree.data == "multi_block",
             span=_span(tree),
@@ -173,20 +191,21 @@ class _Converter:
 
     def condition(self, tree: Tree):
         span = _span(tree)
+        kids = _kids(tree)
         if tree.data == "amount_cond":
-            op_tree, number, *currency = tree.children
+            op_tree, number, *currency = kids
             op = " ".join(str(t).lower() for t in op_tree.children)
             op = {"above": "over", "below": "under"}.get(op, op)
             cur = str(currency[0].children[0]).upper() if currency else None
             return ast.AmountCondition(op, Decimal(number), cur, span=span)
         if tree.data == "country_cond":
-            codes = tuple(dict.fromkeys(str(t).upper() for t in tree.children))
+            codes = tuple(dict.fromkeys(str(t).upper() for t in kids))
             return ast.CountryCondition(codes, span=span)
         if tree.data == "customer_cond":
-            return ast.CustomerCondition(str(tree.children[0]).lower(), span=span)
+            return ast.CustomerCondition(str(kids[0]).lower(), span=span)
         if tree.data == "language_cond":
-            return ast.LanguageCondition(str(tree.children[0]).lower(), span=span)
-        return ast.TagCondition(_quoted(tree.children[0]), span=span)
+            return ast.LanguageCondition(str(kids[0]).lower(), span=span)
+        return ast.TagCondition(_quoted(kids[0]), span=span)
 
     # --- settings ----------------------------------------------------------------------------
 
@@ -194,7 +213,7 @@ class _Converter:
         span = _span(tree)
         if tree.data == "no_mail":
             return ast.NoMailOnHolidays(span=span)
-        (token,) = _tokens(tree)
+        (token,) = _kids(tree)
         if tree.data == "apply_from":
             try:
                 return ast.ApplyFrom(date.fromisoformat(token), span=span)
@@ -213,8 +232,8 @@ class _Converter:
     def step_line(self, tree: Tree) -> ast.StepLine:
         if tree.data == "after_steps":
             steps = []
-            for item in tree.children:
-                trigger, *actions = item.children
+            for item in _trees(tree):
+                trigger, *actions = _kids(item)
                 steps.append(
                     ast.Step(
                         self.trigger(trigger),
@@ -231,8 +250,8 @@ class _Converter:
         trigger belong to the last step."""
         steps: list[ast.Step] = []
         pending: list[tuple[ast.Action, Tree]] = []
-        for item in tree.children:
-            action_tree, *trigger = item.children
+        for item in _trees(tree):
+            action_tree, *trigger = _kids(item)
             pending.append((self.action(action_tree), action_tree))
             if trigger:
                 first = _span(pending[0][1])
@@ -258,8 +277,7 @@ class _Converter:
         return tuple(steps)
 
     def trigger(self, tree: Tree) -> ast.Trigger:
-        number = tree.children[0]
-        units = _subtrees(tree, "unit")
+        number, *units = _kids(tree)
         if units:
             self.unit = any(str(t).lower() == "business" for t in units[0].children)
         return ast.Trigger(_whole(number, "a whole number of days"), self.unit, span=_span(tree))
@@ -272,16 +290,16 @@ class _Converter:
         if name == "remind":
             return self.remind(tree, span)
         if name == "notify":
-            token = tree.children[0]
+            token = _kids(tree)[0]
             recipient = _quoted(token) if token.type == "STRING" else str(token).lower()
             return ast.Notify(recipient, span=span)
         if name == "charge_interest":
-            tokens = _tokens(tree)
+            tokens = _kids(tree)
             if tokens:
                 return ast.ChargeInterest(False, Decimal(tokens[0]), span=span)
             return ast.ChargeInterest(True, None, span=span)
         if name == "send_webhook":
-            return ast.SendWebhook(_quoted(tree.children[0]), span=span)
+            return ast.SendWebhook(_quoted(_kids(tree)[0]), span=span)
         simple = {
             "cancel": ast.Cancel,
             "mark_overdue": ast.MarkOverdue,
@@ -292,15 +310,16 @@ class _Converter:
 
     def remind(self, tree: Tree, span: Span) -> ast.Remind:
         level, channels, fee, currency = None, (), None, None
-        for child in tree.children:
+        for child in _kids(tree):
             if isinstance(child, Token):  # CHANNELS: "by email and letter"
                 words = re.findall(r"e-?mail|letter", child.lower())
                 found = tuple("email" if w != "letter" else w for w in words)
                 channels = tuple(dict.fromkeys(channels + found))
             elif child.data == "level":
-                level = _whole(child.children[0], "a whole level number")
+                level = _whole(_kids(child)[0], "a whole level number")
             else:
-                fee = Decimal(child.children[0])
-                if len(child.children) > 1:
-                    currency = str(child.children[1].children[0]).upper()
+                number, *unit = _kids(child)
+                fee = Decimal(number)
+                if unit:
+                    currency = str(unit[0].children[0]).upper()
         return ast.Remind(level, channels, fee, currency, span=span)
