@@ -198,6 +198,16 @@ class Program:
             for block, label in zip(ruleset.blocks, block_labels(ruleset.blocks), strict=True)
         ]
 
+    @property
+    def labels(self) -> list[str]:
+        """Each block's label, in block order (step keys start with it)."""
+        return [b.label for b in self._blocks]
+
+    @property
+    def step_keys(self) -> list[list[str]]:
+        """The keys of each block's steps, in block and step order."""
+        return [[s.key for s in b.steps] for b in self._blocks]
+
     # --- which block ---------------------------------------------------------------------
 
     def _match(self, facts: OrderFacts) -> _Block | None:

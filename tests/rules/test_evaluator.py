@@ -179,8 +179,7 @@ def test_labels_are_deduplicated_and_keys_survive_formatting():
 
 
 def _keys(text):
-    program = rules.compile_rules(text)
-    return [s.key for b in program._blocks for s in b.steps]
+    return [key for keys in rules.compile_rules(text).step_keys for key in keys]
 
 
 def test_schedule_simulates_settings_and_milestones():
