@@ -130,6 +130,60 @@ def rules_activate(path, merchant_name, comment) -> None:
     click.echo(f"version {version.number} is active for {merchant.name!r}")
 
 
+@rules_group.command("fmt")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--write", is_flag=True, help="Rewrite the file in place instead of printing.")
+def rules_fmt(path, write) -> None:
+    """Print a rules file in canonical form (or rewrite it with --write)."""
+    text = _read(path)
+    try:
+        formatted = rules.format_rules(text)
+    except rules.RulesError as exc:
+        _report(exc.diagnostics, text, path)
+        sys.exit(1)
+    if not write:
+        click.echo(formatted, nl=False)
+    elif formatted != text:
+        Path(path).write_text(formatted, encoding="utf-8")
+        click.echo(f"{path}: formatted", err=True)
+
+
+@rules_group.command("explain")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--order", "number", required=True, help="The order's number.")
+@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--merchant", "merchant_name", help="Needed when several merchants have the number.")
+@with_appcontext
+def rules_explain(path, number, day, merchant_name) -> None:
+    """Explain what a rules file does to one stored order on a date: which block matches and
+    why the others do not, each step with its date, and whether it fires that day."""
+    from ledger import scheduling
+    from ledger.models import Order
+
+    text = _read(path)
+    query = db.select(Order).where(Order.number == number)
+    if merchant_name:
+        query = query.where(Order.merchant_id == _merchant(merchant_name).id)
+    found = db.session.scalars(query.limit(2)).all()
+    if not found:
+        raise click.ClickException(f"no order numbered {number!r}")
+    if len(found) > 1:
+        raise click.ClickException(f"several merchants have order {number!r}: give --merchant")
+    order = found[0]
+    try:
+        program = rules.compile_rules(text, rulesets.check_context(order.merchant))
+    except rules.RulesError as exc:
+        _report(exc.diagnostics, text, path)
+        sys.exit(1)
+    facts = scheduling.order_facts(order)
+    explanation = program.explain(facts, scheduling.order_history(order), day.date())
+    click.echo(
+        f"order {order.number} ({order.payment_method}, {order.amount} {order.currency}, "
+        f"{order.country}, due {order.due_on}, {order.status}) on {day.date()}:"
+    )
+    click.echo(explanation.text())
+
+
 def register_commands(app) -> None:
     for command in (merchant_group, user_group, token_group, rules_group):
         app.cli.add_command(command)
