@@ -10,33 +10,12 @@ from pathlib import Path
 
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedInput
-from lark.indenter import Indenter
 
 from rules import ast
 from rules.ast import Span
 from rules.diagnostics import Diagnostic, RulesError, error
 from rules.expected import describe_unexpected
 from rules.lexer import RulesLexer
-
-
-class _RulesIndenter(Indenter):
-    NL_type = "_NL"
-    OPEN_PAREN_types: list[str] = []
-    CLOSE_PAREN_types: list[str] = []
-    INDENT_type = "_INDENT"
-    DEDENT_type = "_DEDENT"
-    tab_len = 8
-
-    def handle_NL(self, token):
-        indent = len(token.rsplit("\n", 1)[1].expandtabs(self.tab_len))
-        if indent < self.indent_level[-1] and indent not in self.indent_level:
-            line = token.end_line
-            raise error(
-                "this line's indentation matches no line above it; indent the lines of a block "
-                "by the same amount",
-                Span(line, 1, line, indent + 1),
-            )
-        yield from super().handle_NL(token)
 
 
 @lru_cache(maxsize=1)
@@ -48,9 +27,9 @@ def lark_parser() -> Lark:
         grammar,
         parser="lalr",
         lexer=RulesLexer,
-        postlex=_RulesIndenter(),
         keep_all_tokens=True,
         maybe_placeholders=False,
+        transformer=_Leaves(),
     )
 
 
@@ -114,34 +93,39 @@ VALUES = frozenset({"NUMBER", "DATE", "CODE", "CUSTOMER_TYPE", "STRING", "WORD",
 LAYOUT = frozenset({"_NL", "_INDENT", "_DEDENT"})
 
 
-def _kids(tree: Tree) -> list:
-    """Children without keywords and punctuation (what Lark filters without keep_all_tokens)."""
-    return [c for c in tree.children if not isinstance(c, Token) or c.type in VALUES]
-
-
-def _edge(tree: Tree, last: bool) -> Token | None:
-    for child in reversed(tree.children) if last else tree.children:
-        if isinstance(child, Token):
+def _edge(children: list, last: bool):
+    """The first (or last) token among `children` that is not layout, or the span of an AST node
+    there (a Span has a Token's line/column fields)."""
+    for child in reversed(children) if last else children:
+        kind = child.__class__
+        if kind is Token:
             if child.type not in LAYOUT:
                 return child
-        else:
-            found = _edge(child, last)
+        elif kind is Tree:
+            found = _edge(child.children, last)
             if found is not None:
                 return found
+        else:
+            return child.span
     return None
 
 
-def _span(node) -> Span:
-    if isinstance(node, Token):
-        return Span(node.line, node.column, node.end_line, node.end_column)
-    first, last = _edge(node, False), _edge(node, True)
+def _span_of(children: list) -> Span:
+    first, last = _edge(children, False), _edge(children, True)
     if first is None:
         return ast.NO_SPAN
     return Span(first.line, first.column, last.end_line, last.end_column)
 
 
-def _trees(tree: Tree) -> list[Tree]:
-    return [c for c in tree.children if isinstance(c, Tree)]
+def _span(node) -> Span:
+    if node.__class__ is Token:
+        return Span(node.line, node.column, node.end_line, node.end_column)
+    return _span_of(node.children)
+
+
+def _trees(tree: Tree) -> list:
+    """Children that are rules: Lark trees, or AST nodes the parser's callbacks already made."""
+    return [c for c in tree.children if c.__class__ is not Token]
 
 
 def _whole(token: Token, what: str) -> int:
@@ -154,164 +138,73 @@ def _quoted(token: Token) -> str:
     return str(token)[1:-1]
 
 
-class _Converter:
-    """Walks the Lark tree. `unit` carries the unit of the previous trigger in a block, which a
-    trigger without one (`after 14`) inherits."""
+def _values(children: list) -> list:
+    """Children without keywords and punctuation (what Lark filters without keep_all_tokens)."""
+    return [c for c in children if c.__class__ is not Token or c.type in VALUES]
 
-    def ruleset(self, tree: Tree) -> ast.Ruleset:
-        settings, blocks = [], []
-        for child in _trees(tree):
-            if child.data in ("inline_block", "multi_block"):
-                blocks.append(self.block(child))
-            else:
-                settings.append(self.setting(child))
-        return ast.Ruleset(tuple(settings), tuple(blocks), span=_span(tree))
 
-    def block(self, tree: Tree) -> ast.Block:
-        self.unit = False
-        header, *rest = _trees(tree)
-        method, *conditions = _trees(header)
-        alias = str(method.children[0]).lower()
-        body = []
-        for child in rest:
-            if child.data in ("after_steps", "first_steps"):
-                body.append(self.step_line(child))
-            else:
-                body.append(self.setting(child))
-        return ast.Block(
-            method=ast.METHOD_ALIASES[alias],
-            alias=alias,
-            conditions=tuple(self.condition(c) for c in conditions),
-            body=tuple(body),
-            multiline=tree.data == "multi_block",
-            span=_span(tree),
-        )
+def _kids(tree: Tree) -> list:
+    return _values(tree.children)
+
+
+class _Leaves:
+    """Lark's LALR callbacks for the leaf rules: conditions, settings and actions become AST
+    nodes while the text is parsed, so no tree is built and walked again for them. Each method
+    gets the rule's children (keywords included: keep_all_tokens)."""
 
     # --- conditions --------------------------------------------------------------------------
 
-    def condition(self, tree: Tree):
-        span = _span(tree)
-        kids = _kids(tree)
-        if tree.data == "amount_cond":
-            op_tree, number, *currency = kids
-            op = " ".join(str(t).lower() for t in op_tree.children)
-            op = {"above": "over", "below": "under"}.get(op, op)
-            cur = str(currency[0].children[0]).upper() if currency else None
-            return ast.AmountCondition(op, Decimal(number), cur, span=span)
-        if tree.data == "country_cond":
-            codes = tuple(dict.fromkeys(str(t).upper() for t in kids))
-            return ast.CountryCondition(codes, span=span)
-        if tree.data == "customer_cond":
-            return ast.CustomerCondition(str(kids[0]).lower(), span=span)
-        if tree.data == "language_cond":
-            return ast.LanguageCondition(str(kids[0]).lower(), span=span)
-        return ast.TagCondition(_quoted(kids[0]), span=span)
+    def amount_cond(self, children: list) -> ast.AmountCondition:
+        op_tree, number, *currency = _values(children)
+        op = " ".join(str(t).lower() for t in op_tree.children)
+        op = {"above": "over", "below": "under"}.get(op, op)
+        cur = str(currency[0].children[0]).upper() if currency else None
+        return ast.AmountCondition(op, Decimal(number), cur, span=_span_of(children))
+
+    def country_cond(self, children: list) -> ast.CountryCondition:
+        codes = tuple(dict.fromkeys(str(t).upper() for t in _values(children)))
+        return ast.CountryCondition(codes, span=_span_of(children))
+
+    def customer_cond(self, children: list) -> ast.CustomerCondition:
+        return ast.CustomerCondition(str(children[-1]).lower(), span=_span_of(children))
+
+    def language_cond(self, children: list) -> ast.LanguageCondition:
+        return ast.LanguageCondition(str(children[-1]).lower(), span=_span_of(children))
+
+    def tag_cond(self, children: list) -> ast.TagCondition:
+        return ast.TagCondition(_quoted(children[-1]), span=_span_of(children))
 
     # --- settings ----------------------------------------------------------------------------
 
-    def setting(self, tree: Tree) -> ast.Setting:
-        span = _span(tree)
-        if tree.data == "no_mail":
-            return ast.NoMailOnHolidays(span=span)
-        (token,) = _kids(tree)
-        if tree.data == "apply_from":
-            try:
-                return ast.ApplyFrom(date.fromisoformat(token), span=span)
-            except ValueError:
-                raise error(f"{token} is not a valid date (YYYY-MM-DD)", _span(token)) from None
-        days = _whole(token, "a whole number of days")
-        kind = {
-            "min_gap": ast.MinGap,
-            "bank_data_hold": ast.BankDataHold,
-            "claim_pause": ast.ClaimPause,
-        }
-        return kind[tree.data](days, span=span)
+    def no_mail(self, children: list) -> ast.Setting:
+        return ast.NoMailOnHolidays(span=_span_of(children))
 
-    # --- steps -------------------------------------------------------------------------------
+    def apply_from(self, children: list) -> ast.Setting:
+        (token,) = _values(children)
+        try:
+            return ast.ApplyFrom(date.fromisoformat(token), span=_span_of(children))
+        except ValueError:
+            raise error(f"{token} is not a valid date (YYYY-MM-DD)", _span(token)) from None
 
-    def step_line(self, tree: Tree) -> ast.StepLine:
-        if tree.data == "after_steps":
-            steps = []
-            for item in _trees(tree):
-                trigger, *actions = _kids(item)
-                steps.append(
-                    ast.Step(
-                        self.trigger(trigger),
-                        tuple(self.action(a) for a in actions),
-                        span=_span(item),
-                    )
-                )
-            return ast.StepLine("after", tuple(steps), span=_span(tree))
-        return ast.StepLine("first", self.first_steps(tree), span=_span(tree))
+    def _days(self, kind, children: list) -> ast.Setting:
+        (token,) = _values(children)
+        return kind(_whole(token, "a whole number of days"), span=_span_of(children))
 
-    def first_steps(self, tree: Tree) -> tuple[ast.Step, ...]:
-        """`remind after 7, cancel and notify accounting after 21, release reservation`: each
-        trigger closes the actions written since the previous one; actions after the last
-        trigger belong to the last step."""
-        steps: list[ast.Step] = []
-        pending: list[tuple[ast.Action, Tree]] = []
-        for item in _trees(tree):
-            action_tree, *trigger = _kids(item)
-            pending.append((self.action(action_tree), action_tree))
-            if trigger:
-                first = _span(pending[0][1])
-                last = _span(trigger[0])
-                span = Span(first.line, first.column, last.end_line, last.end_column)
-                steps.append(
-                    ast.Step(self.trigger(trigger[0]), tuple(a for a, _ in pending), span=span)
-                )
-                pending = []
-        if pending:
-            if not steps:
-                raise error(
-                    'expected "after N days" to say when these actions happen',
-                    _span(pending[0][1]),
-                )
-            last = steps[-1]
-            end = _span(pending[-1][1])
-            steps[-1] = ast.Step(
-                last.trigger,
-                last.actions + tuple(a for a, _ in pending),
-                span=Span(last.span.line, last.span.column, end.end_line, end.end_column),
-            )
-        return tuple(steps)
+    def min_gap(self, children: list) -> ast.Setting:
+        return self._days(ast.MinGap, children)
 
-    def trigger(self, tree: Tree) -> ast.Trigger:
-        number, *units = _kids(tree)
-        if units:
-            self.unit = any(str(t).lower() == "business" for t in units[0].children)
-        return ast.Trigger(_whole(number, "a whole number of days"), self.unit, span=_span(tree))
+    def bank_data_hold(self, children: list) -> ast.Setting:
+        return self._days(ast.BankDataHold, children)
+
+    def claim_pause(self, children: list) -> ast.Setting:
+        return self._days(ast.ClaimPause, children)
 
     # --- actions -----------------------------------------------------------------------------
 
-    def action(self, tree: Tree) -> ast.Action:
-        span = _span(tree)
-        name = tree.data
-        if name == "remind":
-            return self.remind(tree, span)
-        if name == "notify":
-            token = _kids(tree)[0]
-            recipient = _quoted(token) if token.type == "STRING" else str(token).lower()
-            return ast.Notify(recipient, span=span)
-        if name == "charge_interest":
-            tokens = _kids(tree)
-            if tokens:
-                return ast.ChargeInterest(False, Decimal(tokens[0]), span=span)
-            return ast.ChargeInterest(True, None, span=span)
-        if name == "send_webhook":
-            return ast.SendWebhook(_quoted(_kids(tree)[0]), span=span)
-        simple = {
-            "cancel": ast.Cancel,
-            "mark_overdue": ast.MarkOverdue,
-            "release_reservation": ast.ReleaseReservation,
-            "hand_over_to_collection": ast.HandOverToCollection,
-        }
-        return simple[name](span=span)
-
-    def remind(self, tree: Tree, span: Span) -> ast.Remind:
+    def remind(self, children: list) -> ast.Remind:
         level, channels, fee, currency = None, (), None, None
-        for child in _kids(tree):
-            if isinstance(child, Token):  # CHANNELS: "by email and letter"
+        for child in _values(children):
+            if child.__class__ is Token:  # CHANNELS: "by email and letter"
                 words = re.findall(r"e-?mail|letter", child.lower())
                 found = tuple("email" if w != "letter" else w for w in words)
                 channels = tuple(dict.fromkeys(channels + found))
@@ -322,4 +215,106 @@ class _Converter:
                 fee = Decimal(number)
                 if unit:
                     currency = str(unit[0].children[0]).upper()
-        return ast.Remind(level, channels, fee, currency, span=span)
+        return ast.Remind(level, channels, fee, currency, span=_span_of(children))
+
+    def notify(self, children: list) -> ast.Notify:
+        token = children[-1]
+        recipient = _quoted(token) if token.type == "STRING" else str(token).lower()
+        return ast.Notify(recipient, span=_span_of(children))
+
+    def charge_interest(self, children: list) -> ast.ChargeInterest:
+        numbers = _values(children)
+        if numbers:
+            return ast.ChargeInterest(False, Decimal(numbers[0]), span=_span_of(children))
+        return ast.ChargeInterest(True, None, span=_span_of(children))
+
+    def send_webhook(self, children: list) -> ast.SendWebhook:
+        return ast.SendWebhook(_quoted(children[-1]), span=_span_of(children))
+
+    def cancel(self, children: list) -> ast.Cancel:
+        return ast.Cancel(span=_span_of(children))
+
+    def mark_overdue(self, children: list) -> ast.MarkOverdue:
+        return ast.MarkOverdue(span=_span_of(children))
+
+    def release_reservation(self, children: list) -> ast.ReleaseReservation:
+        return ast.ReleaseReservation(span=_span_of(children))
+
+    def hand_over_to_collection(self, children: list) -> ast.HandOverToCollection:
+        return ast.HandOverToCollection(span=_span_of(children))
+
+
+class _Converter:
+    """Walks the Lark tree of the structure (blocks, step lines, steps, triggers); the leaves
+    are AST nodes already. `unit` carries the unit of the previous trigger in a block, which a
+    trigger without one (`after 14`) inherits."""
+
+    def ruleset(self, tree: Tree) -> ast.Ruleset:
+        settings, blocks = [], []
+        for child in _trees(tree):
+            if child.__class__ is not Tree:
+                settings.append(child)
+            else:
+                blocks.append(self.block(child))
+        return ast.Ruleset(tuple(settings), tuple(blocks), span=_span(tree))
+
+    def block(self, tree: Tree) -> ast.Block:
+        self.unit = False
+        header, *rest = _trees(tree)
+        method, *conditions = _trees(header)
+        alias = str(method.children[0]).lower()
+        body = [self.step_line(c) if c.__class__ is Tree else c for c in rest]
+        return ast.Block(
+            method=ast.METHOD_ALIASES[alias],
+            alias=alias,
+            conditions=tuple(conditions),
+            body=tuple(body),
+            multiline=tree.data == "multi_block",
+            span=_span(tree),
+        )
+
+    # --- steps -------------------------------------------------------------------------------
+
+    def step_line(self, tree: Tree) -> ast.StepLine:
+        if tree.data == "after_steps":
+            steps = []
+            for item in _trees(tree):
+                trigger, *actions = _kids(item)
+                steps.append(ast.Step(self.trigger(trigger), tuple(actions), span=_span(item)))
+            return ast.StepLine("after", tuple(steps), span=_span(tree))
+        return ast.StepLine("first", self.first_steps(tree), span=_span(tree))
+
+    def first_steps(self, tree: Tree) -> tuple[ast.Step, ...]:
+        """`remind after 7, cancel and notify accounting after 21, release reservation`: each
+        trigger closes the actions written since the previous one; actions after the last
+        trigger belong to the last step."""
+        steps: list[ast.Step] = []
+        pending: list[ast.Action] = []
+        for item in _trees(tree):
+            action, *trigger = _kids(item)
+            pending.append(action)
+            if trigger:
+                first = pending[0].span
+                last = _span(trigger[0])
+                span = Span(first.line, first.column, last.end_line, last.end_column)
+                steps.append(ast.Step(self.trigger(trigger[0]), tuple(pending), span=span))
+                pending = []
+        if pending:
+            if not steps:
+                raise error(
+                    'expected "after N days" to say when these actions happen', pending[0].span
+                )
+            last = steps[-1]
+            end = pending[-1].span
+            steps[-1] = ast.Step(
+                last.trigger,
+                last.actions + tuple(pending),
+                span=Span(last.span.line, last.span.column, end.end_line, end.end_column),
+            )
+        return tuple(steps)
+
+    def trigger(self, tree: Tree) -> ast.Trigger:
+        number, *units = _kids(tree)
+        if units:
+            self.unit = any(str(t).lower() == "business" for t in units[0].children)
+        return ast.Trigger(_whole(number, "a whole number of days"), self.unit, span=_span(tree))
