@@ -113,3 +113,20 @@ def test_order_page_shows_the_dunning_history_with_the_rule_line(app, portal, se
     assert "vorkasse after 14 days: remind" in history
     assert "v1" in history
     assert "Zahlungserinnerung" in text  # the reminder email in the messages section
+
+
+def test_the_rules_page_accepts_every_example_of_the_language(app, make_merchant):
+    """The full language, as docs/rules.md teaches it, activates through the portal for a merchant
+    with a team address and a shop webhook."""
+    from tests.portal.conftest import Portal
+    from tests.rules.test_docs import NAMED
+
+    info = make_merchant(
+        "Bergladen AG", team_email="team@bergladen.example", webhook_url="https://shop.example/h"
+    )
+    portal = Portal(app, info)
+    for number, (name, text) in enumerate(sorted(NAMED.items()), start=1):
+        response = portal.post("/rules", {"text": text, "comment": name})
+        assert response.status_code == 200, (name, response.get_data(as_text=True))
+        assert f"Version {number} is checked and active." in response.get_data(as_text=True)
+    assert [v[2] for v in versions(app)] == [text for _, text in sorted(NAMED.items())]
