@@ -63,11 +63,12 @@ class RunSummary:
 @dataclass
 class _Context:
     merchant: Merchant
-    version: RulesetVersion
+    book: rulesets.Rulebook
     run: DunningRun | None
     today: date
     summary: RunSummary
     cancelled: list[int] = field(default_factory=list)  # this batch's cancelled order ids
+    version: RulesetVersion | None = None  # the version deciding the order at hand
 
 
 def due_order_ids(merchant_id: int, today: date) -> list[int]:
@@ -96,15 +97,20 @@ def execute(
     """Run the active rules for one merchant on `today`. A dry run decides everything the same
     way and then rolls it all back."""
     summary = RunSummary(run_on=today, dry_run=dry_run)
-    version, program = rulesets.active_program(merchant.id)
-    if program is None:
+    book = rulesets.Rulebook.active(merchant.id)
+    if book.program is None:
         summary.note = "no active rules"
         return summary
-    ctx = _Context(merchant, version, run, today, summary)
+    if book.version.recomputed_at is None:
+        # Newly activated rules whose background recompute has not finished: the due dates
+        # the run selects by must be the new rules' first.
+        scheduling.recompute_all(merchant, book.version)
+        db.session.commit()
+    ctx = _Context(merchant, book, run, today, summary)
     ids = due_order_ids(merchant.id, today)
     summary.orders_due = len(ids)
     for start in range(0, len(ids), BATCH_SIZE):
-        _run_batch(ctx, program, ids[start : start + BATCH_SIZE], dry_run)
+        _run_batch(ctx, ids[start : start + BATCH_SIZE], dry_run)
         if progress:
             progress(summary.orders_examined, summary.orders_due)
     _write_digests(ctx)
@@ -115,15 +121,15 @@ def execute(
     return summary
 
 
-def _run_batch(ctx: _Context, program, ids: list[int], dry_run: bool) -> None:
+def _run_batch(ctx: _Context, ids: list[int], dry_run: bool) -> None:
     try:
-        counts = _decide_batch(ctx, program, ids)
+        counts = _decide_batch(ctx, ids)
         if not dry_run:
             db.session.commit()
     except IntegrityError:
         # Another run fired some of these steps first; theirs stands. Decide again on fresh data.
         db.session.rollback()
-        counts = _decide_batch(ctx, program, ids)
+        counts = _decide_batch(ctx, ids)
         if not dry_run:
             db.session.commit()
     ctx.summary.orders_examined += len(ids)
@@ -133,13 +139,14 @@ def _run_batch(ctx: _Context, program, ids: list[int], dry_run: bool) -> None:
     ctx.summary.messages_queued += counts["messages"]
 
 
-def _decide_batch(ctx: _Context, program, ids: list[int]) -> dict:
+def _decide_batch(ctx: _Context, ids: list[int]) -> dict:
     counts = {"steps": Counter(), "skipped": 0, "deferred": 0, "messages": 0}
     orders = db.session.scalars(select(Order).where(Order.id.in_(ids)).with_for_update()).all()
     found = scheduling.histories(ids, ctx.merchant.bank_data_as_of)
     for order in orders:
         history = scheduling.with_claim(found[order.id], order)
-        if not order.is_open or order.dunning_block:
+        ctx.version, program = ctx.book.for_order(order)
+        if not order.is_open or order.dunning_block or program is None:
             order.next_due_on = None
             continue
         decision = program.decide(scheduling.order_facts(order), history, ctx.today)

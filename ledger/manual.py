@@ -38,7 +38,7 @@ def remind_now(order: Order, today: date, actor: str) -> OutboxMessage:
         )
     )
     level = order.dunning_level + 1
-    version = rulesets.active_version(order.merchant_id)
+    version, _program = rulesets.program_for(order)
     event = DunningEvent(
         merchant_id=order.merchant_id,
         order=order,

@@ -129,6 +129,9 @@ class Order(db.Model):
     dunning_block_reason: Mapped[str | None] = mapped_column(String(500))
     payment_claimed_on: Mapped[date | None] = mapped_column(Date)
     next_due_on: Mapped[date | None] = mapped_column(Date)
+    # The rules version active when the order came in: a later version that says
+    # `apply to orders from DATE` leaves older orders to it.
+    rules_version_id: Mapped[int | None] = mapped_column(ForeignKey("ruleset_versions.id"))
     cancelled_on: Mapped[date | None] = mapped_column(Date)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -179,6 +182,12 @@ class RulesetVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     activated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The version the editor started from; a save based on an older one is a conflict.
+    based_on: Mapped[int | None] = mapped_column(Integer)
+    # Activation recomputes every open order's next due date in the background.
+    recompute_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    recompute_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    recomputed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class DunningRun(db.Model):

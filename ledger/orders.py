@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 
-from ledger import audit, outbox, scheduling
+from ledger import audit, outbox, rulesets, scheduling
 from ledger.accounts import valid_email
 from ledger.db import db
 from ledger.models import CUSTOMER_TYPES, LANGUAGES, Merchant, Order, Payment
@@ -216,6 +216,8 @@ def upsert_order(merchant: Merchant, data: OrderInput, actor: str) -> tuple[Orde
         order.fees_total = Decimal("0.00")
         order.dunning_level = 0
         order.dunning_block = False
+        active = rulesets.active_version(merchant.id)
+        order.rules_version_id = active.id if active else None
         db.session.add(order)
     changes = {}
     for field in (

@@ -1,15 +1,28 @@
-"""Ruleset versions: saving, activating, and the compiled program of the active version."""
+"""Ruleset versions: saving (with a guard against two editors overwriting each other),
+activating, and which compiled program each order answers to."""
 
 from __future__ import annotations
 
+import difflib
+from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 import rules
 from ledger import audit
 from ledger.db import db
-from ledger.models import Merchant, RulesetVersion, utcnow
+from ledger.models import Merchant, Order, RulesetVersion, utcnow
+
+
+class VersionConflict(Exception):
+    """The text was saved by someone else since the editor loaded it."""
+
+    def __init__(self, latest: RulesetVersion):
+        self.latest = latest
+        super().__init__(f"version {latest.number} was saved meanwhile by {latest.author}")
 
 
 @lru_cache(maxsize=64)
@@ -18,9 +31,22 @@ def _compile(version_id: int, text: str) -> rules.Program:
     return rules.compile_rules(text)
 
 
+def program_of(version: RulesetVersion) -> rules.Program:
+    return _compile(version.id, version.text)
+
+
 def check_context(merchant: Merchant) -> rules.CheckContext:
     webhooks = frozenset({"shop"}) if merchant.webhook_url else frozenset()
     return rules.CheckContext(webhook_names=webhooks, team_address_known=bool(merchant.team_email))
+
+
+def diagnostics(merchant: Merchant, text: str) -> list[rules.Diagnostic]:
+    """Errors and warnings of a text, with the merchant's recipients and webhooks known."""
+    return rules.check_text(text, check_context(merchant))
+
+
+def has_errors(merchant: Merchant, text: str) -> bool:
+    return any(d.severity == "error" for d in diagnostics(merchant, text))
 
 
 def active_version(merchant_id: int) -> RulesetVersion | None:
@@ -31,35 +57,108 @@ def active_version(merchant_id: int) -> RulesetVersion | None:
     )
 
 
+def latest_version(merchant_id: int) -> RulesetVersion | None:
+    return db.session.scalar(
+        select(RulesetVersion)
+        .where(RulesetVersion.merchant_id == merchant_id)
+        .order_by(RulesetVersion.number.desc())
+        .limit(1)
+    )
+
+
+def find_version(merchant_id: int, number: int) -> RulesetVersion | None:
+    return db.session.scalar(
+        select(RulesetVersion).where(
+            RulesetVersion.merchant_id == merchant_id, RulesetVersion.number == number
+        )
+    )
+
+
 def active_program(merchant_id: int) -> tuple[RulesetVersion | None, rules.Program | None]:
     version = active_version(merchant_id)
     if version is None:
         return None, None
-    return version, _compile(version.id, version.text)
+    return version, program_of(version)
 
 
-def save_version(merchant: Merchant, text: str, author: str, comment: str | None = None):
-    number = (
-        db.session.scalar(
-            select(func.max(RulesetVersion.number)).where(RulesetVersion.merchant_id == merchant.id)
-        )
-        or 0
-    ) + 1
+class Rulebook:
+    """The programs a merchant's orders answer to: one program (the active version's, or a
+    candidate's in a preview), except for orders ordered before its own `apply to orders from`
+    date, which keep the version they came in under."""
+
+    def __init__(self, version: RulesetVersion | None, program: rules.Program | None):
+        self.version = version
+        self.program = program
+        self._older: dict[int, tuple[RulesetVersion, rules.Program]] = {}
+
+    @classmethod
+    def active(cls, merchant_id: int) -> Rulebook:
+        return cls(*active_program(merchant_id))
+
+    def resolve(
+        self, ordered_on: date, rules_version_id: int | None
+    ) -> tuple[RulesetVersion | None, rules.Program | None]:
+        start = self.program.applies_from if self.program else None
+        own = self.version.id if self.version else None
+        if start is None or ordered_on >= start or rules_version_id in (None, own):
+            return self.version, self.program
+        if rules_version_id not in self._older:
+            older = db.session.get(RulesetVersion, rules_version_id)
+            self._older[rules_version_id] = (older, program_of(older))
+        return self._older[rules_version_id]
+
+    def for_order(self, order: Order) -> tuple[RulesetVersion | None, rules.Program | None]:
+        return self.resolve(order.ordered_on, order.rules_version_id)
+
+
+def program_for(order: Order) -> tuple[RulesetVersion | None, rules.Program | None]:
+    """The version and program that decide this order's steps now."""
+    return Rulebook.active(order.merchant_id).for_order(order)
+
+
+def save_version(
+    merchant: Merchant,
+    text: str,
+    author: str,
+    comment: str | None = None,
+    based_on: int | None = None,
+    check_base: bool = False,
+) -> RulesetVersion:
+    """Store `text` as the merchant's next version (errors and all: a draft is never lost).
+
+    With check_base, `based_on` is the number of the newest version the editor had loaded (0 for
+    none); when someone saved since, VersionConflict is raised and nothing is stored."""
+    latest = latest_version(merchant.id)
+    latest_number = latest.number if latest else 0
+    if check_base and based_on != latest_number:
+        raise VersionConflict(latest)
     version = RulesetVersion(
-        merchant_id=merchant.id, number=number, text=text, author=author, comment=comment
+        merchant_id=merchant.id,
+        number=latest_number + 1,
+        text=text,
+        author=author,
+        comment=comment,
+        based_on=based_on or None,
     )
-    db.session.add(version)
-    db.session.flush()
-    audit.record(merchant.id, author, "rules.saved", version=number, comment=comment)
+    try:
+        with db.session.begin_nested():  # a savepoint, so a lost race leaves the session usable
+            db.session.add(version)
+    except IntegrityError:
+        # Another save took the same number between our read and our insert.
+        raise VersionConflict(latest_version(merchant.id)) from None
+    audit.record(merchant.id, author, "rules.saved", version=version.number, comment=comment)
     return version
 
 
-def activate(merchant: Merchant, version: RulesetVersion, actor: str) -> int:
+def activate(
+    merchant: Merchant, version: RulesetVersion, actor: str, recompute: bool = True
+) -> int:
     """Make `version` the active rules. Raises rules.RulesError (and changes nothing) when the
-    text has errors. Returns the number of orders whose next due date was recomputed."""
+    text has errors. With recompute, every open order's next due date is recomputed now and the
+    count returned; without, the caller has it done in the background (recompute_pending)."""
     from ledger import scheduling  # scheduling asks this module for the active program
 
-    program = rules.compile_rules(version.text, check_context(merchant))
+    rules.compile_rules(version.text, check_context(merchant))
     db.session.execute(
         update(RulesetVersion)
         .where(RulesetVersion.merchant_id == merchant.id, RulesetVersion.active.is_(True))
@@ -68,10 +167,14 @@ def activate(merchant: Merchant, version: RulesetVersion, actor: str) -> int:
     )
     version.active = True
     version.activated_at = utcnow()
+    version.recomputed_at = None
+    version.recompute_done = 0
+    version.recompute_total = scheduling.open_order_count(merchant.id)
     db.session.flush()
-    count = scheduling.recompute_all(merchant, program)
-    audit.record(merchant.id, actor, "rules.activated", version=version.number, orders=count)
-    return count
+    audit.record(merchant.id, actor, "rules.activated", version=version.number)
+    if not recompute:
+        return 0
+    return scheduling.recompute_all(merchant, version)
 
 
 def save_and_activate(merchant: Merchant, text: str, author: str, comment: str | None = None):
@@ -80,3 +183,47 @@ def save_and_activate(merchant: Merchant, text: str, author: str, comment: str |
     version = save_version(merchant, text, author, comment)
     activate(merchant, version, author)
     return version
+
+
+def versions(merchant_id: int, limit: int = 50) -> list[RulesetVersion]:
+    return list(
+        db.session.scalars(
+            select(RulesetVersion)
+            .where(RulesetVersion.merchant_id == merchant_id)
+            .order_by(RulesetVersion.number.desc())
+            .limit(limit)
+        )
+    )
+
+
+def version_count(merchant_id: int) -> int:
+    return db.session.scalar(
+        select(func.count(RulesetVersion.id)).where(RulesetVersion.merchant_id == merchant_id)
+    )
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "same" | "removed" | "added"
+    old_number: int | None
+    new_number: int | None
+    text: str
+
+
+def line_diff(old: str, new: str) -> list[DiffLine]:
+    """Every line of both texts, in order, marked same, removed (only in old) or added."""
+    a = old.replace("\r\n", "\n").split("\n")
+    b = new.replace("\r\n", "\n").split("\n")
+    if a and a[-1] == "":
+        a.pop()
+    if b and b[-1] == "":
+        b.pop()
+    out: list[DiffLine] = []
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            out += [DiffLine("same", i1 + k + 1, j1 + k + 1, a[i1 + k]) for k in range(i2 - i1)]
+            continue
+        out += [DiffLine("removed", i + 1, None, a[i]) for i in range(i1, i2)]
+        out += [DiffLine("added", None, j + 1, b[j]) for j in range(j1, j2)]
+    return out

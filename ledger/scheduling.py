@@ -9,6 +9,7 @@ can move that date (order data, payments, dunning events, block, active rules) c
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import func, select
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 import rules
 from ledger import rulesets
 from ledger.db import db
-from ledger.models import DunningEvent, Merchant, Order
+from ledger.models import OPEN_STATUSES, DunningEvent, Merchant, Order, RulesetVersion, utcnow
 
 
 def order_facts(order: Order) -> rules.OrderFacts:
@@ -88,12 +89,28 @@ def next_due(order: Order, program, history: rules.OrderHistory) -> date | None:
 
 def refresh_next_due(order: Order) -> None:
     db.session.flush()
-    _version, program = rulesets.active_program(order.merchant_id)
+    _version, program = rulesets.program_for(order)
     order.next_due_on = next_due(order, program, order_history(order)) if program else None
 
 
-def recompute_all(merchant: Merchant, program, batch_size: int = 2000) -> int:
-    """Recompute next_due_on for every open order of a merchant, in batches. Returns the count."""
+def open_order_count(merchant_id: int) -> int:
+    return db.session.scalar(
+        select(func.count(Order.id)).where(
+            Order.merchant_id == merchant_id, Order.status.in_(OPEN_STATUSES)
+        )
+    )
+
+
+def recompute_all(
+    merchant: Merchant,
+    version: RulesetVersion,
+    batch_size: int = 2000,
+    progress: Callable[[int], bool] | None = None,
+) -> int:
+    """Recompute next_due_on of every order of a merchant under the active `version`, in
+    batches (closed orders just lose theirs). `progress(done)` is called after each batch and
+    may return False to stop (a newer version became active). Returns the count."""
+    book = rulesets.Rulebook(version, rulesets.program_of(version))
     last_id, count = 0, 0
     while True:
         orders = list(
@@ -105,13 +122,22 @@ def recompute_all(merchant: Merchant, program, batch_size: int = 2000) -> int:
             )
         )
         if not orders:
-            return count
-        found = histories([o.id for o in orders], merchant.bank_data_as_of)
+            break
+        open_ids = [o.id for o in orders if o.is_open]
+        found = histories(open_ids, merchant.bank_data_as_of)
         for order in orders:
-            order.next_due_on = next_due(order, program, found[order.id])
-        count += len(orders)
+            _version, program = book.for_order(order)
+            history = found.get(order.id)
+            order.next_due_on = next_due(order, program, history) if history else None
+        count += len(open_ids)
         last_id = orders[-1].id
         db.session.flush()
+        if progress is not None and progress(count) is False:
+            return count
+    version.recompute_done = count
+    version.recompute_total = count
+    version.recomputed_at = utcnow()
+    return count
 
 
 def due_count(merchant_id: int, today: date) -> int:

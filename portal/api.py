@@ -48,7 +48,7 @@ def _json_body():
 
 
 def order_json(order: Order) -> dict:
-    version, program = rulesets.active_program(order.merchant_id)
+    version, program = rulesets.program_for(order)
     step = None
     if program and order.next_due_on:
         history = scheduling.order_history(order)

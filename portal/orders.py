@@ -104,7 +104,7 @@ def _own_order(number: str) -> Order:
 def _upcoming(order: Order, today):
     """The active rules' plan for this order from today: its steps, and the dates on which it
     would be cancelled, marked overdue or handed over (where the rules say so)."""
-    version, program = rulesets.active_program(order.merchant_id)
+    version, program = rulesets.program_for(order)
     plan = {"version": version, "steps": [], "next": None, "milestones": []}
     if program is None or not order.is_open or order.erased_at:
         return plan

@@ -199,6 +199,12 @@ class Program:
         ]
 
     @property
+    def applies_from(self) -> date | None:
+        """The file's own `apply to orders from` date. Orders ordered before it are not this
+        program's: the ledger leaves them to the rules they came in under."""
+        return next((s.on for s in self.ruleset.settings if isinstance(s, ast.ApplyFrom)), None)
+
+    @property
     def labels(self) -> list[str]:
         """Each block's label, in block order (step keys start with it)."""
         return [b.label for b in self._blocks]
