@@ -39,27 +39,37 @@ def order_facts(order: Order) -> rules.OrderFacts:
 
 def histories(order_ids: list[int], bank_data_as_of: date | None) -> dict[int, rules.OrderHistory]:
     """Dunning history for many orders in one query (no N+1 in the daily run)."""
+    if not order_ids:
+        return {}
+    return histories_where(DunningEvent.order_id.in_(order_ids), order_ids, bank_data_as_of)
+
+
+def histories_where(condition, order_ids, bank_data_as_of: date | None):
+    """Histories of `order_ids` from the events matching `condition` (an IN list, or a join
+    condition when the ids are too many for one statement)."""
     done: dict[int, set[str]] = defaultdict(set)
     last_reminder: dict[int, date] = {}
-    if order_ids:
-        rows = db.session.execute(
-            select(
-                DunningEvent.order_id,
-                DunningEvent.step_key,
-                DunningEvent.action,
-                DunningEvent.decided_on,
-            ).where(DunningEvent.order_id.in_(order_ids))
-        )
-        for order_id, step_key, action, decided_on in rows:
-            done[order_id].add(step_key)
-            if action == "remind" and decided_on > last_reminder.get(order_id, date.min):
-                last_reminder[order_id] = decided_on
+    rows = db.session.execute(
+        select(
+            DunningEvent.order_id,
+            DunningEvent.step_key,
+            DunningEvent.action,
+            DunningEvent.decided_on,
+        ).where(condition)
+    )
+    for order_id, step_key, action, decided_on in rows:
+        done[order_id].add(step_key)
+        if action == "remind" and decided_on > last_reminder.get(order_id, date.min):
+            last_reminder[order_id] = decided_on
+    empty = rules.OrderHistory(bank_data_as_of=bank_data_as_of)
     return {
         oid: rules.OrderHistory(
             done_steps=frozenset(done[oid]),
             last_reminder_on=last_reminder.get(oid),
             bank_data_as_of=bank_data_as_of,
         )
+        if oid in done
+        else empty
         for oid in order_ids
     }
 

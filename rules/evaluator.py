@@ -299,13 +299,15 @@ class Program:
 
     # --- the whole future ----------------------------------------------------------------
 
-    def schedule(self, facts: OrderFacts, history: OrderHistory, today: date) -> Schedule:
-        """Every step still to come, simulated day by day as the daily run would fire them
-        (settings applied; bank data assumed to stay current)."""
+    def schedule(
+        self, facts: OrderFacts, history: OrderHistory, today: date, until: date | None = None
+    ) -> Schedule:
+        """Every step still to come (up to `until`, when given), simulated day by day as the
+        daily run would fire them (settings applied; bank data assumed to stay current)."""
         steps: list[ScheduledStep] = []
         milestones: dict[str, date] = {}
         day, rounds = today, 0
-        while rounds < 500:
+        while rounds < 500 and (until is None or day <= until):
             rounds += 1
             fresh = dataclasses.replace(history, bank_data_as_of=day)
             decision = self.decide(facts, fresh, day)

@@ -208,6 +208,17 @@ def test_schedule_from_a_late_day_starts_with_the_catch_up_step():
     ]
 
 
+def test_schedule_until_stops_at_the_horizon():
+    program = rules.compile_rules(INVOICE)
+    whole = program.schedule(invoice(), history(), DUE)
+    assert (
+        [s.due_on for s in program.schedule(invoice(), history(), DUE, until=day(30))]
+        == [s.due_on for s in whole if s.due_on <= day(30)]
+        == [day(10), day(20), day(30)]
+    )
+    assert program.schedule(invoice(), history(), DUE, until=day(9)).steps == ()
+
+
 def test_explain_gives_a_reason_per_block_and_step():
     program = rules.compile_rules("rechnung after 3 days: remind\n" + CARD)
     explanation = program.explain(facts(), history(), day(25))

@@ -1,0 +1,143 @@
+"""The dry run: a candidate text against the real open orders, next to the active rules."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+import rules
+from ledger import dunning, preview
+from ledger.db import db
+from ledger.models import DunningEvent, Order, OutboxMessage
+
+DAY0 = date(2026, 10, 1)  # the add_order fixture's order day
+CANDIDATE = "vorkasse after 10 days: remind with fee 2.50; after 14 days: cancel\n"
+
+
+def day(n: int) -> date:
+    return DAY0 + timedelta(days=n)
+
+
+@pytest.fixture
+def shop(card_merchant, add_order, pay):
+    """A (day 0) and B (day 3) unpaid prepayment, C paid, D an invoice."""
+    orders = {
+        "A": add_order(card_merchant, "A"),
+        "B": add_order(card_merchant, "B", ordered_on=day(3)),
+        "C": add_order(card_merchant, "C"),
+        "D": add_order(card_merchant, "D", method="invoice"),
+    }
+    pay(orders["C"])
+    db.session.commit()
+    return card_merchant
+
+
+def numbers(orders) -> list[str]:
+    return sorted(o.number for o in orders)
+
+
+def test_compare_counts_each_kind_for_both_versions_and_the_difference(shop):
+    result = preview.compare(shop, CANDIDATE, day(14))
+    rows = {row.kind: row for row in result.rows}
+    assert result.open_orders == 3  # A, B and D; the paid C is not there at all
+    # Active (the card): A is reminded on day 14. Candidate: A cancelled (its day-10 reminder
+    # skipped by catch-up), B reminded with a fee after 11 days.
+    assert numbers(rows["remind"].active) == ["A"]
+    assert numbers(rows["remind"].candidate) == ["B"]
+    assert numbers(rows["remind"].added) == ["B"] and numbers(rows["remind"].removed) == ["A"]
+    assert rows["remind"].delta == 0
+    assert numbers(rows["cancel"].candidate) == ["A"] and rows["cancel"].active == []
+    assert rows["cancel"].delta == 1
+    assert numbers(rows["fee"].candidate) == ["B"]
+    assert result.candidate_fees == Decimal("2.50") and result.active_fees == 0
+    assert result.changed
+
+
+def test_the_same_text_changes_nothing(shop):
+    result = preview.compare(shop, rules_text(shop), day(21))
+    assert not result.changed
+    assert all(numbers(r.active) == numbers(r.candidate) for r in result.rows)
+    assert {r.kind for r in result.rows} == {"cancel", "notify", "remind"}
+
+
+def rules_text(merchant) -> str:
+    from ledger import rulesets
+
+    return rulesets.active_version(merchant.id).text
+
+
+def test_the_active_side_agrees_with_the_real_run(shop):
+    """Whatever the preview says the active rules do today is what the daily run then does."""
+    said = preview.compare(shop, CANDIDATE, day(21))
+    predicted = {row.kind: numbers(row.active) for row in said.rows if row.active}
+    summary = dunning.execute(shop, day(21))
+    assert {k: len(v) for k, v in predicted.items()} == dict(summary.steps)
+
+
+def test_a_preview_writes_nothing(shop):
+    def state():
+        return (
+            db.session.scalar(select(func.count(DunningEvent.id))),
+            db.session.scalar(select(func.count(OutboxMessage.id))),
+            sorted(db.session.execute(select(Order.number, Order.next_due_on)).all()),
+        )
+
+    before = state()
+    preview.compare(shop, CANDIDATE, day(30))
+    preview.forecast(shop, CANDIDATE, day(0))
+    db.session.commit()
+    assert state() == before
+
+
+def test_a_text_with_errors_is_refused(shop):
+    with pytest.raises(rules.RulesError):
+        preview.compare(shop, "rechnung after 3 days: cancel\n", day(14))
+
+
+def test_forecast_lists_each_version_s_steps_per_day(shop):
+    result = preview.forecast(shop, CANDIDATE, day(0), days=30)
+    assert len(result.days) == 30 and result.days[0] == day(0)
+
+    def on(side: str) -> dict[date, Counter]:
+        return {d: c for d, c in zip(result.days, getattr(result, side), strict=True) if c}
+
+    # Card: reminders on day 14 (A) and 17 (B), cancel + notify on 21 (A) and 24 (B).
+    assert on("active") == {
+        day(14): Counter(remind=1),
+        day(17): Counter(remind=1),
+        day(21): Counter(cancel=1, notify=1),
+        day(24): Counter(cancel=1, notify=1),
+    }
+    assert on("candidate") == {
+        day(10): Counter(remind=1),
+        day(13): Counter(remind=1),
+        day(14): Counter(cancel=1),
+        day(17): Counter(cancel=1),
+    }
+    assert result.totals("active")["cancel"] == 2 and result.peak == 2
+
+
+def test_timeline_shows_one_order_under_both_versions(shop):
+    a, b = (db.session.scalar(select(Order).where(Order.number == n)) for n in "AB")
+    dunning.execute(shop, day(14))  # A is reminded by the card's "after 14 days"
+    result = preview.timeline(b, CANDIDATE, day(15))
+    assert result.events == []
+    assert [(s.key, s.due_on) for s in result.active] == [
+        ("prepayment/after 14 days", day(17)),
+        ("prepayment/after 21 days", day(24)),
+    ]
+    assert [(s.key, s.due_on) for s in result.candidate] == [
+        ("prepayment/after 10 days", day(15)),  # overdue under the candidate: fires at once
+        ("prepayment/after 14 days", day(17)),
+    ]
+
+    result = preview.timeline(a, CANDIDATE, day(15))
+    assert [e.action for e in result.events] == ["remind"]
+    assert [(s.key, s.due_on) for s in result.active] == [("prepayment/after 21 days", day(21))]
+    # Steps are known by block and trigger: the candidate's "after 14 days" counts as done for
+    # A already, and nothing of the candidate's comes after it.
+    assert result.candidate.steps == ()
