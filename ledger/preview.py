@@ -132,7 +132,7 @@ class Outcome:
     """What one ruleset does today: the orders per kind of action, and the fees it adds."""
 
     orders: dict[str, list[OpenOrder]] = field(default_factory=lambda: defaultdict(list))
-    fees: Decimal = Decimal("0.00")
+    fees: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))  # per currency
     deferred: int = 0
 
 
@@ -159,7 +159,7 @@ def outcome_today(
             kinds.add(action.kind)
             if action.kind == "remind" and action.fee:
                 kinds.add("fee")
-                result.fees += action.fee
+                result.fees[action.fee_currency or order.currency] += action.fee
         for kind in kinds:
             result.orders[kind].append(order)
     return result
@@ -185,14 +185,18 @@ class Comparison:
     open_orders: int
     active_version: object | None
     rows: list[Row]
-    active_fees: Decimal
-    candidate_fees: Decimal
+    active_fees: dict[str, Decimal]  # per currency
+    candidate_fees: dict[str, Decimal]
     active_deferred: int
     candidate_deferred: int
 
     @property
     def changed(self) -> bool:
         return any(row.added or row.removed for row in self.rows)
+
+    @property
+    def fee_currencies(self) -> list[str]:
+        return sorted(set(self.active_fees) | set(self.candidate_fees))
 
 
 def candidate_book(merchant: Merchant, text: str) -> rulesets.Rulebook:
@@ -230,8 +234,8 @@ def compare(merchant: Merchant, text: str, today: date) -> Comparison:
         len(orders),
         active.version,
         rows,
-        now.fees,
-        new.fees,
+        dict(now.fees),
+        dict(new.fees),
         now.deferred,
         new.deferred,
     )

@@ -1,145 +1,261 @@
-"""The rules page: the active rules, and an editor that checks a new text before activating it."""
+"""The rules editor: live checking, a dry run against the real orders, versions, diff and
+activation. Views stay thin: ledger.rulesets and ledger.preview do the work."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 import rules
-from ledger import rulesets
+from ledger import orders, preview, rulesets
+from ledger.clock import today_for
 from ledger.db import db
 from ledger.models import RulesetVersion
 from portal.auth import require_login
 from portal.ui import merchant, render_page
+from rules.highlight import highlight
+from rules.templates import TEMPLATES, template
 
 bp = Blueprint("rules_page", __name__)
 bp.before_request(require_login)
 
 MAX_TEXT = 100_000
 MAX_COMMENT = 500
-HISTORY = 20
+SHOWN_ORDERS = 12  # order numbers listed per cell of the preview; the rest are counted
 
 
-def _versions() -> list[RulesetVersion]:
-    return list(
-        db.session.scalars(
-            select(RulesetVersion)
-            .where(RulesetVersion.merchant_id == current_user.merchant_id)
-            .order_by(RulesetVersion.number.desc())
-            .limit(HISTORY)
-        )
-    )
+# --- helpers -------------------------------------------------------------------------------
 
 
-def _problem(message: str, line: int = 0, column: int = 0, severity: str = "error") -> dict:
-    return {
-        "severity": severity,
-        "message": message,
-        "line": line,
-        "column": column,
-        "width": 1,
-        "source": None,
-    }
+def _text() -> str:
+    """The posted rules text with the browser's CRLF line breaks made plain LF."""
+    return request.form.get("text", "").replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _shown(diagnostic, lines: list[str]) -> dict:
-    """A diagnostic with the line it points at and the caret's place and width."""
-    line = getattr(diagnostic, "line", 0) or 0
-    column = max(getattr(diagnostic, "column", 1) or 1, 1)
-    end_line = getattr(diagnostic, "end_line", line) or line
-    end_column = getattr(diagnostic, "end_column", column + 1) or column + 1
-    source = lines[line - 1].replace("\t", " ") if 1 <= line <= len(lines) else None
-    width = 1
-    if end_line == line and end_column > column:
-        width = end_column - column
-    if source is not None:
-        column = min(column, len(source) + 1)
-        width = max(min(width, len(source) - column + 1), 1)
-    return {
-        "severity": diagnostic.severity,
-        "message": diagnostic.message,
-        "line": line,
-        "column": column,
-        "width": width,
-        "source": source,
-    }
+def _own_version(number: int) -> RulesetVersion:
+    version = rulesets.find_version(current_user.merchant_id, number)
+    if version is None:
+        abort(404, f"There is no version {number}.")
+    return version
 
 
-def _context(text: str, comment: str = "", **extra) -> dict:
+def listing(text: str) -> dict:
+    """The text as numbered, coloured lines, each with the findings that point at it."""
+    found = rulesets.diagnostics(merchant(), text) if text.strip() else []
+    by_line: dict[int, list] = {}
     lines = text.split("\n")
-    diagnostics = extra.pop("diagnostics", [])
+    for d in found:
+        line = min(max(d.line, 1), len(lines))
+        width = d.end_column - d.column if d.end_line == d.line and d.end_column > d.column else 1
+        column = min(max(d.column, 1), len(lines[line - 1]) + 1)
+        by_line.setdefault(line, []).append(
+            {"severity": d.severity, "message": d.message, "column": column, "width": width}
+        )
+    errors = sum(d.severity == "error" for d in found)
+    return {
+        "rows": list(enumerate(highlight(text), start=1)),
+        "findings": by_line,
+        "errors": errors,
+        "warnings": len(found) - errors,
+        "empty": not text.strip(),
+    }
+
+
+def _editor_context(text: str, **extra) -> dict:
+    latest = rulesets.latest_version(current_user.merchant_id)
     context = {
         "active": rulesets.active_version(current_user.merchant_id),
-        "versions": _versions(),
+        "versions": rulesets.versions(current_user.merchant_id, 20),
         "text": text,
-        "comment": comment,
-        "lines": lines,
-        "diagnostics": diagnostics,
-        "error_lines": {d["line"] for d in diagnostics if d["severity"] == "error"},
-        "warning_lines": {d["line"] for d in diagnostics if d["severity"] == "warning"},
-        "saved": None,
+        "comment": "",
+        "base": latest.number if latest else 0,
+        "check": listing(text),
+        "templates": TEMPLATES,
+        "conflict": None,
+        "problem": None,
     }
     context.update(extra)
     return context
 
 
+# --- the editor ----------------------------------------------------------------------------
+
+
 @bp.get("/rules")
 def page():
     active = rulesets.active_version(current_user.merchant_id)
-    return render_page("rules/page.html", "editor", **_context(active.text if active else ""))
+    text = active.text if active else ""
+    if request.args.get("template"):
+        chosen = template(request.args["template"])
+        if chosen is None:
+            abort(404, "There is no such template.")
+        text = chosen.text
+    elif request.args.get("from", "").isdigit():
+        text = _own_version(int(request.args["from"])).text
+    return render_page("rules/page.html", "editor", **_editor_context(text))
+
+
+@bp.post("/rules/check")
+def check():
+    """The live check: called while the merchant types (debounced)."""
+    return render_page("rules/page.html", "check", check=listing(_text()))
 
 
 @bp.post("/rules")
 def save():
-    # Browsers send a textarea's line breaks as CRLF; the rules are kept with plain LF.
-    text = request.form.get("text", "").replace("\r\n", "\n").replace("\r", "\n")
-    comment = request.form.get("comment", "").strip()
-    lines = text.split("\n")
-    problems = []
+    text, comment = _text(), request.form.get("comment", "").strip()
+    problem = None
     if not text.strip():
-        problems.append(_problem("The rules are empty. Write at least one rule line."))
+        problem = "The rules are empty. Write at least one rule line, or start from a template."
     elif len(text) > MAX_TEXT:
-        problems.append(_problem(f"The rules are too long (at most {MAX_TEXT} characters)."))
-    if len(comment) > MAX_COMMENT:
-        problems.append(_problem(f"The comment must be at most {MAX_COMMENT} characters."))
-    diagnostics = []
-    if not problems:
-        context = rulesets.check_context(merchant())
-        try:
-            found = rules.check_text(text, context)
-        except Exception:
-            # The checker promises never to raise; if it does, keep the user's text anyway.
-            current_app.logger.exception("rules.check_text raised")
-            message = "The rules could not be checked (an internal error); nothing was saved."
-            return render_page(
-                "rules/page.html",
-                "editor",
-                status=500,
-                **_context(text, comment, diagnostics=[_problem(message)]),
-            )
-        diagnostics = [_shown(d, lines) for d in found]
-        problems = [d for d in diagnostics if d["severity"] == "error"]
-    if not problems:
-        try:
-            version = rulesets.save_and_activate(
-                merchant(), text, current_user.email, comment or None
-            )
-        except rules.RulesError as exc:
-            # Errors that need the merchant's settings (e.g. an unknown webhook name).
-            db.session.rollback()
-            diagnostics = [_shown(d, lines) for d in exc.diagnostics]
-            problems = [d for d in diagnostics if d["severity"] == "error"] or [_problem(str(exc))]
-        else:
-            db.session.commit()
-            warnings = [d for d in diagnostics if d["severity"] == "warning"]
-            return render_page(
-                "rules/page.html",
-                "editor",
-                **_context(text, "", diagnostics=warnings, saved=version),
-            )
-    db.session.rollback()
-    shown = diagnostics if any(d["severity"] == "error" for d in diagnostics) else problems
+        problem = f"The rules are too long (at most {MAX_TEXT:,} characters)."
+    elif len(comment) > MAX_COMMENT:
+        problem = f"The comment must be at most {MAX_COMMENT} characters."
+    if problem:
+        context = _editor_context(text, comment=comment, problem=problem)
+        return render_page("rules/page.html", "editor", status=422, **context)
+    try:
+        base = int(request.form.get("base", "0"))
+    except ValueError:
+        base = -1  # an unreadable base can only be a conflict
+    try:
+        version = rulesets.save_version(
+            merchant(), text, current_user.email, comment or None, base, check_base=True
+        )
+    except rulesets.VersionConflict as conflict:
+        db.session.rollback()
+        latest = conflict.latest
+        old = rulesets.find_version(current_user.merchant_id, base) if base > 0 else None
+        context = _editor_context(
+            text,
+            comment=comment,
+            conflict={
+                "latest": latest,
+                "base": base,
+                "diff": rulesets.line_diff(old.text if old else "", latest.text),
+                "mine": rulesets.line_diff(latest.text, text),
+            },
+        )
+        return render_page("rules/page.html", "editor", status=409, **context)
+    db.session.commit()
+    return redirect(url_for("rules_page.version_page", number=version.number, saved=1), 303)
+
+
+# --- the dry run ---------------------------------------------------------------------------
+
+
+def _refused(exc: rules.RulesError, block: str):
+    errors = [d for d in exc.diagnostics if d.severity == "error"]
+    return render_page("rules/page.html", block, status=422, refused=errors, comparison=None)
+
+
+@bp.post("/rules/preview")
+def preview_today():
+    today = today_for(merchant())
+    try:
+        comparison = preview.compare(merchant(), _text(), today)
+    except rules.RulesError as exc:
+        return _refused(exc, "preview")
     return render_page(
-        "rules/page.html", "editor", status=422, **_context(text, comment, diagnostics=shown)
+        "rules/page.html", "preview", comparison=comparison, refused=None, shown=SHOWN_ORDERS
     )
+
+
+@bp.post("/rules/forecast")
+def forecast():
+    today = today_for(merchant())
+    try:
+        result = preview.forecast(merchant(), _text(), today)
+    except rules.RulesError as exc:
+        return _refused(exc, "forecast")
+    return render_page("rules/page.html", "forecast", forecast=result, refused=None)
+
+
+@bp.post("/rules/preview/orders/<path:number>")
+def order_timeline(number: str):
+    order = orders.find_order(current_user.merchant_id, number)
+    if order is None:
+        abort(404, f"There is no order {number!r}.")
+    try:
+        result = preview.timeline(order, _text(), today_for(merchant()))
+    except rules.RulesError as exc:
+        return _refused(exc, "timeline")
+    return render_page("rules/page.html", "timeline", timeline=result, refused=None)
+
+
+# --- versions ------------------------------------------------------------------------------
+
+
+def _version_context(version: RulesetVersion, **extra) -> dict:
+    own = current_user.merchant_id
+    against_number = request.args.get("against", "")
+    if against_number.isdigit():
+        against = _own_version(int(against_number))
+    else:
+        against = rulesets.find_version(own, version.based_on or version.number - 1)
+    check = listing(version.text)
+    context = {
+        "version": version,
+        "active": rulesets.active_version(own),
+        "versions": rulesets.versions(own, 50),
+        "check": check,
+        "against": against,
+        "diff": rulesets.line_diff(against.text, version.text) if against else None,
+        "saved": request.args.get("saved") == "1",
+        "refused": None,
+    }
+    context.update(extra)
+    return context
+
+
+@bp.get("/rules/versions/<int:number>")
+def version_page(number: int):
+    version = _own_version(number)
+    return render_page("rules/version.html", "content", **_version_context(version))
+
+
+@bp.get("/rules/versions/<int:number>/progress")
+def progress(number: int):
+    version = _own_version(number)
+    return render_page("rules/version.html", "progress", version=version)
+
+
+@bp.get("/rules/versions/<int:number>/activate")
+def confirm_activation(number: int):
+    """Shows once more what activating this version changes today, before it is done."""
+    version = _own_version(number)
+    return _confirmation(version)
+
+
+def _confirmation(version: RulesetVersion, status: int = 200, refused=None):
+    comparison = None
+    check = listing(version.text)
+    if not check["errors"]:
+        comparison = preview.compare(merchant(), version.text, today_for(merchant()))
+    return render_page(
+        "rules/activate.html",
+        "content",
+        status=status,
+        version=version,
+        active=rulesets.active_version(current_user.merchant_id),
+        check=check,
+        comparison=comparison,
+        shown=SHOWN_ORDERS,
+        refused=refused,
+    )
+
+
+@bp.post("/rules/versions/<int:number>/activate")
+def activate(number: int):
+    version = _own_version(number)
+    if version.active:
+        return redirect(url_for("rules_page.version_page", number=number), 303)
+    try:
+        rulesets.activate(merchant(), version, current_user.email, recompute=False)
+    except rules.RulesError as exc:
+        db.session.rollback()
+        refused = [d for d in exc.diagnostics if d.severity == "error"]
+        return _confirmation(version, status=422, refused=refused)
+    db.session.commit()
+    current_app.extensions["job_queue"].enqueue("worker.jobs.recompute_next_due", version.id)
+    return redirect(url_for("rules_page.version_page", number=number), 303)

@@ -10,10 +10,10 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ledger import dunning, outbox, rulesets
+from ledger import dunning, outbox, rulesets, scheduling
 from ledger.clock import DEFAULT_TIMEZONE, today_for
 from ledger.db import db
-from ledger.models import DunningRun, Merchant, OutboxMessage, utcnow
+from ledger.models import DunningRun, Merchant, OutboxMessage, RulesetVersion, utcnow
 from worker.channels import ChannelError, email, letter, webhook
 
 log = logging.getLogger(__name__)
@@ -162,3 +162,24 @@ def requeue_stale_messages(older_than_minutes: int = 15) -> int:
     for message in stale:
         _queue().enqueue("worker.jobs.deliver", message.id)
     return len(stale)
+
+
+def recompute_next_due(version_id: int) -> dict:
+    """After an activation from the portal: every order's next due date under the new rules,
+    in batches whose progress the rules page shows. Stops when a newer version took over."""
+    version = db.session.get(RulesetVersion, version_id)
+    if version is None or not version.active or version.recomputed_at is not None:
+        return {"skipped": "not the active version, or recomputed already"}
+    merchant = db.session.get(Merchant, version.merchant_id)
+
+    def progress(done: int) -> bool:
+        still_active = db.session.scalar(
+            select(RulesetVersion.active).where(RulesetVersion.id == version_id)
+        )
+        version.recompute_done = min(done, version.recompute_total or done)
+        db.session.commit()
+        return bool(still_active)
+
+    count = scheduling.recompute_all(merchant, version, progress=progress)
+    db.session.commit()
+    return {"orders": count, "done": version.recomputed_at is not None}

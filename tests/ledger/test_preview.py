@@ -53,7 +53,7 @@ def test_compare_counts_each_kind_for_both_versions_and_the_difference(shop):
     assert numbers(rows["cancel"].candidate) == ["A"] and rows["cancel"].active == []
     assert rows["cancel"].delta == 1
     assert numbers(rows["fee"].candidate) == ["B"]
-    assert result.candidate_fees == Decimal("2.50") and result.active_fees == 0
+    assert result.candidate_fees == {"EUR": Decimal("2.50")} and result.active_fees == {}
     assert result.changed
 
 
