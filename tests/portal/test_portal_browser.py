@@ -75,3 +75,66 @@ def test_log_in_open_an_order_and_see_its_next_step(live_server, browser, shop):
     page.click("text=Block dunning")
     page.locator(".alert-notice", has_text="Dunning is blocked.").wait_for()
     assert "Nothing is planned while dunning is blocked." in next_step.inner_text()
+
+
+def test_edit_rules_with_a_typo_preview_save_and_activate(app, live_server, browser, shop):
+    """The rules editor as a merchant uses it: the live check puts the error under its line, the
+    preview counts what the text would do today next to the active rules, and a saved version
+    becomes active only through the confirmation."""
+    from tests.portal.test_portal_runs_outbox import drain
+
+    page = browser.new_page()
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=email]", shop["email"])
+    page.fill("input[name=password]", shop["password"])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/orders")
+    page.goto(f"{live_server}/rules")
+    assert "No errors" in page.locator("#check").inner_text()
+
+    editor = page.locator("#rules-text")
+    editor.fill("")
+    editor.press_sequentially("vorkasse:\n    after 7 days: remind\n    after 10 days: cancl")
+    finding = page.locator("#check li.finding.error")
+    finding.wait_for()
+    assert 'did you mean "cancel"' in finding.inner_text()
+    above = finding.evaluate(
+        "f => [f.previousElementSibling.className, f.previousElementSibling.dataset.line]"
+    )
+    assert above == ["listing-line error", "3"]  # right under line 3
+    assert page.locator(".gutter").inner_text().split() == ["1", "2", "3"]
+
+    editor.press("Backspace")
+    editor.press_sequentially("el\n")
+    page.locator("#check .badge", has_text="No errors").wait_for()
+
+    def preview_counts() -> dict[str, tuple[str, str]]:
+        page.click("#preview-button")
+        page.locator("#preview table.compare").wait_for()
+        counts = {}
+        for row in page.locator("#preview tr[data-kind]").all():
+            cells = row.locator("td").all_inner_texts()
+            counts[row.get_attribute("data-kind")] = (cells[1], cells[2])
+        page.evaluate("document.querySelector('#preview table.compare').remove()")
+        return counts
+
+    # Today is 2026-10-10: AK-10001 is 9 days unpaid, AK-10003 5 days; the card does nothing.
+    assert preview_counts() == {"remind": ("0", "1")}
+    editor.fill(editor.input_value().replace("after 7 days", "after 5 days"))
+    assert preview_counts() == {"remind": ("0", "2")}
+
+    page.fill("input[name=comment]", "remind sooner, cancel after 10 days")
+    page.click("button:has-text('Save version')")
+    page.wait_for_url(f"{live_server}/rules/versions/2?saved=1")
+    assert "Saved as version 2." in page.locator(".alert-notice").inner_text()
+
+    page.click("a:has-text('Activate…')")
+    page.wait_for_url(f"{live_server}/rules/versions/2/activate")
+    assert "+2 reminders" in page.locator(".differences").inner_text()
+    page.click("button:has-text('Activate version 2')")
+    page.wait_for_url(f"{live_server}/rules/versions/2")
+    drain(app)  # the worker recomputes every open order's next step
+    page.locator("#recompute", has_text="Active since").wait_for()
+    page.goto(f"{live_server}/rules")
+    assert "Active: version 2" in page.locator(".active-version").inner_text()
+    page.screenshot(path="/tmp/mahnwerk-rules-page.png", full_page=True)
