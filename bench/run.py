@@ -27,7 +27,9 @@ RULES = "vorkasse after 14 days: remind; after 21 days: cancel and notify accoun
 TODAY = date(2026, 11, 23)
 
 
-def seed(merchant_id: int, count: int, days: int, rng: random.Random) -> None:
+def seed(
+    merchant_id: int, count: int, days: int, rng: random.Random, paid_share: float = 0.6
+) -> None:
     from sqlalchemy import insert
 
     from ledger.db import db
@@ -38,7 +40,7 @@ def seed(merchant_id: int, count: int, days: int, rng: random.Random) -> None:
         method = rng.choices(["prepayment", "invoice", "cod"], weights=[45, 40, 15])[0]
         ordered_on = TODAY - timedelta(days=rng.randint(0, days))
         amount = Decimal(rng.randint(500, 50000)) / 100
-        paid = rng.random() < 0.6
+        paid = rng.random() < paid_share
         rows.append(
             {
                 "merchant_id": merchant_id,

@@ -8,17 +8,23 @@ at the orders their indexed next due date says are due.
 
 from __future__ import annotations
 
+import gc
+import json
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, type_coerce
+from sqlalchemy.types import NullType
 
 import rules
 from ledger import rulesets, scheduling
 from ledger.db import db
 from ledger.models import OPEN_STATUSES, DunningEvent, Merchant, Order
+from ledger.money import CENT
 
 # What the preview counts, in the order it shows them. "fee" counts reminders that carry one.
 KINDS = (
@@ -34,19 +40,43 @@ KINDS = (
 )
 LABELS = dict(KINDS)
 FORECAST_DAYS = 60
+NO_TAGS: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
 class OpenOrder:
-    id: int
-    number: str
-    customer: str
-    amount: Decimal
-    currency: str
-    next_due_on: date | None
-    rules_version_id: int | None
-    facts: rules.OrderFacts
-    history: rules.OrderHistory
+    """One open order as the preview needs it (a slotted class: there may be 100 000)."""
+
+    __slots__ = (
+        "id",
+        "number",
+        "customer",
+        "amount",
+        "currency",
+        "next_due_on",
+        "rules_version_id",
+        "facts",
+        "history",
+    )
+
+    def __init__(self, id, number, customer, amount, currency, next_due_on, rules_version_id,
+                 facts, history):  # fmt: skip
+        self.id, self.number, self.customer = id, number, customer
+        self.amount, self.currency, self.next_due_on = amount, currency, next_due_on
+        self.rules_version_id, self.facts, self.history = rules_version_id, facts, history
+
+
+@contextmanager
+def _bulk() -> Iterator[None]:
+    """No cyclic garbage collection while many small objects are made: the collector would walk
+    every one of them again and again (it doubled the load time of 40 000 orders). Nothing made
+    here forms cycles; the collector runs as usual afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _open_condition(merchant_id: int):
@@ -58,6 +88,32 @@ def _open_condition(merchant_id: int):
     )
 
 
+# Reading 100 000 rows, SQLAlchemy's per-value result processing (dates parsed by a regular
+# expression on SQLite, every JSON decoded) cost more than the query itself. These columns are
+# read raw and converted here: PostgreSQL's driver hands over dates and Decimals already,
+# SQLite hands over ISO text and numbers.
+def _raw(column):
+    return type_coerce(column, NullType())
+
+
+def _day(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+def _money(value) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value)).quantize(CENT)
+
+
+def _tags(value) -> frozenset[str]:
+    if not value or value == "[]":
+        return NO_TAGS
+    return frozenset(json.loads(value) if isinstance(value, str) else value)
+
+
 def open_orders(merchant: Merchant) -> list[OpenOrder]:
     """Every order a ruleset could still act on, with its facts and dunning history."""
     rows = db.session.execute(
@@ -65,61 +121,79 @@ def open_orders(merchant: Merchant) -> list[OpenOrder]:
             Order.id,
             Order.number,
             Order.customer_name,
-            Order.amount,
+            _raw(Order.amount),
             Order.currency,
-            Order.next_due_on,
+            _raw(Order.next_due_on),
             Order.rules_version_id,
             Order.payment_method,
             Order.country,
             Order.language,
             Order.customer_type,
-            Order.ordered_on,
-            Order.due_on,
+            _raw(Order.ordered_on),
+            _raw(Order.due_on),
             Order.region,
-            Order.tags,
+            _raw(Order.tags),
             Order.status,
-            Order.payment_claimed_on,
+            _raw(Order.payment_claimed_on),
         )
         .where(*_open_condition(merchant.id))
         .order_by(Order.id)
     ).all()
-    ids = [row.id for row in rows]
+    ids = [row[0] for row in rows]
     open_ids = select(Order.id).where(*_open_condition(merchant.id))
     found = scheduling.histories_where(
         DunningEvent.order_id.in_(open_ids), ids, merchant.bank_data_as_of
     )
     orders = []
-    for row in rows:
-        history = found[row.id]
-        if row.payment_claimed_on is not None:
+    for (
+        id_,
+        number,
+        customer,
+        amount,
+        currency,
+        next_due_on,
+        rules_version_id,
+        method,
+        country,
+        language,
+        customer_type,
+        ordered_on,
+        due_on,
+        region,
+        tags,
+        status,
+        claimed_on,
+    ) in rows:
+        amount = _money(amount)
+        ordered_on, due_on = _day(ordered_on), _day(due_on)
+        next_due_on, claimed_on = _day(next_due_on), _day(claimed_on)
+        history = found[id_]
+        if claimed_on is not None:
             history = rules.OrderHistory(
-                done_steps=history.done_steps,
-                last_reminder_on=history.last_reminder_on,
-                payment_claimed_on=row.payment_claimed_on,
-                bank_data_as_of=history.bank_data_as_of,
+                history.done_steps, history.last_reminder_on, claimed_on, history.bank_data_as_of
             )
         facts = rules.OrderFacts(
-            payment_method=row.payment_method,
-            amount=row.amount,
-            currency=row.currency,
-            country=row.country,
-            language=row.language,
-            customer_type=row.customer_type,
-            ordered_on=row.ordered_on,
-            due_on=row.due_on,
-            region=row.region,
-            tags=frozenset(row.tags or ()),
-            status=row.status,
+            method,
+            amount,
+            currency,
+            country,
+            language,
+            customer_type,
+            ordered_on,
+            due_on,
+            region,
+            _tags(tags),
+            status,
         )
         orders.append(
             OpenOrder(
-                row.id,
-                row.number,
-                row.customer_name,
-                row.amount,
-                row.currency,
-                row.next_due_on,
-                row.rules_version_id,
+                id_,
+                number,
+                customer,
+                amount,
+                currency,
+                next_due_on,
+                rules_version_id,
                 facts,
                 history,
             )
@@ -277,11 +351,12 @@ def forecast(merchant: Merchant, text: str, today: date, days: int = FORECAST_DA
     come in (the most a ruleset can do)."""
     candidate = candidate_book(merchant, text)
     active = rulesets.Rulebook.active(merchant.id)
-    orders = open_orders(merchant)
     until = today + timedelta(days=days - 1)
     dates = [today + timedelta(days=n) for n in range(days)]
-    now = _steps_per_day(active, orders, today, until)
-    new = _steps_per_day(candidate, orders, today, until)
+    with _bulk():
+        orders = open_orders(merchant)
+        now = _steps_per_day(active, orders, today, until)
+        new = _steps_per_day(candidate, orders, today, until)
     return Forecast(
         dates, [now.get(d, Counter()) for d in dates], [new.get(d, Counter()) for d in dates]
     )

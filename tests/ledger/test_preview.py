@@ -141,3 +141,33 @@ def test_timeline_shows_one_order_under_both_versions(shop):
     # Steps are known by block and trigger: the candidate's "after 14 days" counts as done for
     # A already, and nothing of the candidate's comes after it.
     assert result.candidate.steps == ()
+
+
+def test_preview_reads_tags_amounts_and_dates_as_the_rules_need_them(card_merchant, add_order):
+    from ledger import orders
+
+    body = {
+        "number": "W-1",
+        "customer": {"name": "Grosshandel", "email": "w@example.de", "country": "AT",
+                     "language": "de", "type": "b2b"},
+        "amount": "1200.50",
+        "currency": "EUR",
+        "payment_method": "invoice",
+        "ordered_on": DAY0.isoformat(),
+        "due_on": day(14).isoformat(),
+        "tags": ["wholesale"],
+    }  # fmt: skip
+    orders.upsert_order(card_merchant, orders.parse_order(body), "test")
+    add_order(card_merchant, "R-1", method="invoice", amount="1200.50")
+    db.session.commit()
+    loaded = {o.number: o for o in preview.open_orders(card_merchant)}
+    assert loaded["W-1"].facts.tags == frozenset({"wholesale"})
+    assert loaded["W-1"].facts.amount == Decimal("1200.50") and loaded["W-1"].amount == Decimal(
+        "1200.50"
+    )
+    assert loaded["W-1"].facts.due_on == day(14) and loaded["W-1"].facts.ordered_on == DAY0
+    assert loaded["R-1"].facts.tags == frozenset()
+
+    text = 'rechnung tag is "wholesale" amount over 1200.49 after 3 days: remind\n'
+    result = preview.compare(card_merchant, text, day(17))
+    assert [numbers(r.candidate) for r in result.rows] == [["W-1"]]
