@@ -22,6 +22,20 @@ DEMO_RULES = """\
 # Vorkasse: nach 14 Tagen erinnern, nach 21 Tagen stornieren und die Buchhaltung informieren
 vorkasse after 14 days: remind; after 21 days: cancel and notify accounting
 """
+# A saved, not yet active second version, so the editor's preview, diff and activation have
+# something to show.
+DEMO_DRAFT = """\
+# Vorkasse: früher erinnern, nach 14 Tagen stornieren und die Ware freigeben
+vorkasse after 7 days: remind; after 14 days: cancel, release reservation and notify accounting
+
+# Rechnung: Zahlungserinnerung, dann Mahnung mit Gebühr
+rechnung:
+    after 7 days: remind level 1
+    after 21 days: remind level 2 with fee 2.50
+    at least 7 days between reminders
+
+nachnahme after 30 days: mark overdue and notify team
+"""
 DAYS = 60
 
 CUSTOMERS = {
@@ -155,6 +169,12 @@ def load(count: int = 300, seed: int = 20261123, after_run=None) -> bool:
         if after_run:
             after_run(run)
     _replay_day(merchant, today, by_day.get(today, []), run=False)
+    rulesets.save_version(
+        merchant,
+        DEMO_DRAFT,
+        "team@alpenkiste.example",
+        "Entwurf: früher erinnern, Rechnungen mahnen",
+    )
     db.session.commit()
     return True
 

@@ -1,0 +1,27 @@
+"""The demo merchant: loaded once, with orders in every state and a draft to preview."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from ledger import demo, preview, rulesets
+from ledger.accounts import find_merchant
+from ledger.db import db
+from ledger.models import DunningEvent, Order
+
+
+def test_demo_loads_once_with_every_state_and_a_draft_version(ctx):
+    assert demo.load(60) is True
+    assert demo.load(60) is False  # a second call changes nothing
+    merchant = find_merchant(demo.MERCHANT_NAME)
+    statuses = set(db.session.scalars(select(Order.status).distinct()))
+    assert {"unpaid", "paid", "cancelled"} <= statuses
+    methods = set(db.session.scalars(select(Order.payment_method).distinct()))
+    assert methods == {"prepayment", "invoice", "cod"}
+    assert db.session.scalar(select(func.count(DunningEvent.id))) > 0
+    versions = rulesets.versions(merchant.id)
+    assert [(v.number, v.active) for v in versions] == [(2, False), (1, True)]
+    assert not rulesets.has_errors(merchant, versions[0].text)
+    # The draft really differs from the active rules on the demo's own orders.
+    today = max(db.session.scalars(select(Order.ordered_on)))
+    assert preview.compare(merchant, versions[0].text, today).changed
