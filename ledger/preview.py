@@ -216,10 +216,11 @@ def outcome_today(
     """Decide every order as the daily run would today. With only_due, orders whose indexed
     next due date is later are passed over (exact for the active rules, whose dates those are)."""
     result = Outcome()
+    only = book.only_program
     for order in orders:
         if only_due and (order.next_due_on is None or order.next_due_on > today):
             continue
-        _version, program = book.resolve(order.facts.ordered_on, order.rules_version_id)
+        program = only or book.resolve(order.facts.ordered_on, order.rules_version_id)[1]
         if program is None:
             continue
         decision = program.decide(order.facts, order.history, today)
@@ -337,8 +338,9 @@ class Forecast:
 
 def _steps_per_day(book, orders, today: date, until: date) -> dict[date, Counter]:
     per_day: dict[date, Counter] = defaultdict(Counter)
+    only = book.only_program
     for order in orders:
-        _version, program = book.resolve(order.facts.ordered_on, order.rules_version_id)
+        program = only or book.resolve(order.facts.ordered_on, order.rules_version_id)[1]
         if program is None:
             continue
         for step in program.schedule(order.facts, order.history, today, until=until):

@@ -91,6 +91,14 @@ class Rulebook:
         self.program = program
         self._older: dict[int, tuple[RulesetVersion, rules.Program]] = {}
 
+    @property
+    def only_program(self) -> rules.Program | None:
+        """The program every order answers to, when no order can be left to an older version
+        (a shortcut for loops over many orders)."""
+        if self.program is not None and self.program.applies_from is None:
+            return self.program
+        return None
+
     @classmethod
     def active(cls, merchant_id: int) -> Rulebook:
         return cls(*active_program(merchant_id))

@@ -43,16 +43,15 @@ class _Step:
     label: str
     reminds: bool
     first_remind: ast.Remind | None
+    delta: timedelta  # the trigger's days, made once (due_on runs for every order and step)
 
     def due_on(self, facts: OrderFacts) -> date:
         if self.trigger.business:
             return _business_date(facts.due_on, self.trigger.days, facts.country, facts.region)
-        return facts.due_on + timedelta(days=self.trigger.days)
+        return facts.due_on + self.delta
 
-    def planned(self, facts: OrderFacts) -> PlannedStep:
-        return PlannedStep(
-            self.key, self.due_on(facts), self.actions, self.source_line, self.line, self.label
-        )
+    def planned(self, day: date) -> PlannedStep:
+        return PlannedStep(self.key, day, self.actions, self.source_line, self.line, self.label)
 
 
 @dataclass(frozen=True)
@@ -134,6 +133,7 @@ def _compile_steps(block: ast.Block, label: str, lines: list[str]) -> list[_Step
                 label=label,
                 reminds=bool(reminders),
                 first_remind=reminders[0] if reminders else None,
+                delta=timedelta(days=step.trigger.days),
             )
         )
     return steps
@@ -268,14 +268,18 @@ class Program:
         claim_until = self._claim_until(block, history)
         if claim_until is not None and today < claim_until:
             return None
-        due = [s for s in block.pending(history.done_steps) if s.due_on(facts) <= today]
+        due = []
+        for pending in block.pending(history.done_steps):
+            day = pending.due_on(facts)
+            if day <= today:
+                due.append((pending, day))
         if not due:
             return None
-        step = due[-1]
+        step, day = due[-1]
         deferred_to, because = _deferral(block, step, facts, history, today)
         return Decision(
-            step.planned(facts),
-            tuple(s.planned(facts) for s in due[:-1]),
+            step.planned(day),
+            tuple(s.planned(d) for s, d in due[:-1]),
             deferred_to,
             because,
         )
