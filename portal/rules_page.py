@@ -98,7 +98,11 @@ def page():
 @bp.post("/rules/check")
 def check():
     """The live check: called while the merchant types (debounced)."""
-    return render_page("rules/page.html", "check", check=listing(_text()))
+    text = _text()
+    if len(text) > MAX_TEXT:
+        check = listing("") | {"too_long": MAX_TEXT}
+        return render_page("rules/page.html", "check", status=413, check=check)
+    return render_page("rules/page.html", "check", check=listing(text))
 
 
 @bp.post("/rules")

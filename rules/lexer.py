@@ -60,6 +60,7 @@ class RulesLexer(Lexer):
         text = lexer_state.text.text
         table = parser_state.parse_conf.parse_table.states
         keywords = self.keywords
+        stack = parser_state.state_stack  # the parser pushes and pops this very list
         new = str.__new__
         line, line_start, pos = 1, 0, 0
         levels = [0]  # indentation of the open blocks
@@ -85,7 +86,12 @@ class RulesLexer(Lexer):
                     yield from _indentation(value[last + 1 :], levels, token)
                 continue
             if kind == "WORD":
-                kind = self._word(value, table[parser_state.position])
+                accepts = table[stack[-1]]
+                keyword = keywords.get(value.lower())
+                if keyword is None or keyword not in accepts:
+                    kind = self._other_word(value, accepts, keyword)
+                else:
+                    kind = keyword
             elif kind == "PUNCT":
                 kind = keywords[value]
             elif kind == "WS":
@@ -113,10 +119,9 @@ class RulesLexer(Lexer):
             levels.pop()
             yield Token("_DEDENT", "", pos, line, 1, line, 1, pos)
 
-    def _word(self, value: str, accepts) -> str:
-        keyword = self.keywords.get(value.lower())
-        if keyword is not None and keyword in accepts:
-            return keyword
+    @staticmethod
+    def _other_word(value: str, accepts, keyword: str | None) -> str:
+        """A word that is not a keyword the parser accepts here: a value, or an error."""
         if "CUSTOMER_TYPE" in accepts and _CUSTOMER.fullmatch(value):
             return "CUSTOMER_TYPE"
         if "CODE" in accepts and _CODE.fullmatch(value):

@@ -64,6 +64,12 @@ def test_live_check_puts_each_finding_under_its_line(with_rules):
     assert '<span class="tok-method">vorkasse</span>' in fragment  # syntax colouring
 
 
+def test_live_check_refuses_a_text_too_long_to_check(with_rules):
+    response = with_rules.post("/rules/check", {"text": "# x\n" * 30_000})
+    assert response.status_code == 413
+    assert "too long to check (at most 100,000 characters)" in response.get_data(as_text=True)
+
+
 def test_saving_stores_a_version_and_leaves_the_active_rules(app, with_rules, merchant_info):
     new_rules = "vorkasse after 10 days: remind; after 21 days: cancel and notify accounting\n"
     response = save(with_rules, new_rules, 1, "shorter wait")
