@@ -105,7 +105,8 @@ def execute(
         # Newly activated rules whose background recompute has not finished: the due dates
         # the run selects by must be the new rules' first.
         scheduling.recompute_all(merchant, book.version)
-        db.session.commit()
+        if not dry_run:
+            db.session.commit()
     ctx = _Context(merchant, book, run, today, summary)
     ids = due_order_ids(merchant.id, today)
     summary.orders_due = len(ids)
