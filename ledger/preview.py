@@ -38,7 +38,6 @@ KINDS = (
     ("release_reservation", "Reservations released"),
     ("send_webhook", "Webhooks"),
 )
-LABELS = dict(KINDS)
 FORECAST_DAYS = 60
 NO_TAGS: frozenset[str] = frozenset()
 

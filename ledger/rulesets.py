@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 import rules
@@ -201,12 +201,6 @@ def versions(merchant_id: int, limit: int = 50) -> list[RulesetVersion]:
             .order_by(RulesetVersion.number.desc())
             .limit(limit)
         )
-    )
-
-
-def version_count(merchant_id: int) -> int:
-    return db.session.scalar(
-        select(func.count(RulesetVersion.id)).where(RulesetVersion.merchant_id == merchant_id)
     )
 
 
