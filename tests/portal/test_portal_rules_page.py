@@ -288,3 +288,22 @@ def test_the_rules_page_accepts_every_example_of_the_language(app, make_merchant
         assert activated.status_code == 303, (name, activated.get_data(as_text=True))
     assert [v[2] for v in versions(app)] == [text for _, text in sorted(NAMED.items())]
     assert versions(app)[-1][1] is True
+
+
+def test_a_merchant_without_rules_previews_its_first_ones(app, make_merchant, seed):
+    from tests.portal.conftest import Portal
+
+    app.config["MAHNWERK_TODAY"] = "2026-10-05"
+    info = make_merchant("Neu GmbH")
+    seed(info["id"], [order_body("N-1")])
+    portal = Portal(app, info)
+    assert "No rules are active yet" in portal.get("/rules").get_data(as_text=True)
+    first = "vorkasse after 1 days: remind\n"
+    preview = portal.post("/rules/preview", {"text": first}).get_data(as_text=True)
+    assert "Active (none)" in preview
+    assert re.search(r'<tr data-kind="remind">\s*<td>Reminders</td>\s*<td class="num">0</td>\s*'
+                     r'<td class="num">1</td>', preview)  # fmt: skip
+    for path in ("/rules/forecast", "/rules/preview/orders/N-1"):
+        assert portal.post(path, {"text": first}).status_code == 200
+    empty = portal.post("/rules/preview", {"text": ""}).get_data(as_text=True)
+    assert "Neither the active rules nor these rules do anything today." in empty
