@@ -30,10 +30,14 @@ class CheckContext:
 def check(ruleset: ast.Ruleset, context: CheckContext | None = None) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     _check_settings(ruleset.settings, found)
-    for index, block in enumerate(ruleset.blocks):
+    blocks = ruleset.blocks
+    starts = [_apply_from(block) for block in blocks]
+    for index, block in enumerate(blocks):
         _check_block(block, context, found)
-        for earlier in ruleset.blocks[:index]:
-            if covers(earlier, block):
+        for before, earlier in enumerate(blocks[:index]):
+            if earlier.method not in ("any", block.method):
+                continue  # the cheap test first: most pairs differ in payment method
+            if covers(earlier, block, starts[before], starts[index]):
                 found.append(
                     Diagnostic.at(
                         "warning",
@@ -259,11 +263,11 @@ def _apply_from(block: ast.Block):
     return next((s.on for s in block.settings if isinstance(s, ast.ApplyFrom)), None)
 
 
-def covers(first: ast.Block, later: ast.Block) -> bool:
-    """Does `first` match every order that `later` matches (so `later` is never reached)?"""
+def covers(first: ast.Block, later: ast.Block, start, later_start) -> bool:
+    """Does `first` match every order that `later` matches (so `later` is never reached)?
+    `start`/`later_start` are the blocks' `apply to orders from` dates."""
     if first.method not in ("any", later.method):
         return False
-    start, later_start = _apply_from(first), _apply_from(later)
     if start is not None and (later_start is None or later_start < start):
         return False
     for condition in first.conditions:

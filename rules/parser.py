@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -29,7 +30,7 @@ def lark_parser() -> Lark:
         lexer=RulesLexer,
         keep_all_tokens=True,
         maybe_placeholders=False,
-        transformer=_Leaves(),
+        transformer=_Callbacks(),
     )
 
 
@@ -43,7 +44,7 @@ def parse(text: str) -> ast.Ruleset:
     """Parse a rules text into a Ruleset; raises RulesError (with a diagnostic) on bad syntax."""
     source = normalize(text)
     try:
-        tree = lark_parser().parse(source)
+        tree = lark_parser().parse(source)  # an ast.Ruleset: see _Callbacks
     except RulesError as exc:
         exc.source = text
         raise
@@ -51,16 +52,11 @@ def parse(text: str) -> ast.Ruleset:
         raise RulesError([_described(exc, source)], text) from None
     except LarkError as exc:  # pragma: no cover - defensive: any other Lark failure
         raise RulesError([Diagnostic("error", str(exc), 1, 1, 1, 2)], text) from None
-    try:
-        ruleset = _Converter().ruleset(tree)
-    except RulesError as exc:
-        exc.source = text
-        raise
     return ast.Ruleset(
-        settings=ruleset.settings,
-        blocks=ruleset.blocks,
+        settings=tree.settings,
+        blocks=tree.blocks,
         comments=tuple(comments(source)),
-        span=ruleset.span,
+        span=tree.span,
     )
 
 
@@ -123,11 +119,6 @@ def _span(node) -> Span:
     return _span_of(node.children)
 
 
-def _trees(tree: Tree) -> list:
-    """Children that are rules: Lark trees, or AST nodes the parser's callbacks already made."""
-    return [c for c in tree.children if c.__class__ is not Token]
-
-
 def _whole(token: Token, what: str) -> int:
     if "." in token:
         raise error(f"expected {what}, not {token}", _span(token))
@@ -147,10 +138,91 @@ def _kids(tree: Tree) -> list:
     return _values(tree.children)
 
 
-class _Leaves:
-    """Lark's LALR callbacks for the leaf rules: conditions, settings and actions become AST
-    nodes while the text is parsed, so no tree is built and walked again for them. Each method
-    gets the rule's children (keywords included: keep_all_tokens)."""
+# The unit of the previous trigger in the block being parsed (`after 14` inherits it). Lark
+# reduces in text order and a block's header before its steps, so the header resets it. Kept per
+# thread: the parser object is shared by the portal's threads.
+_block_state = threading.local()
+
+
+class _Callbacks:
+    """Lark's LALR callbacks: the AST is built while the text is parsed (rules without a method
+    here stay Lark trees for their parent to read), so no tree is built and walked again. Each
+    method gets the rule's children (keywords included: keep_all_tokens)."""
+
+    # --- the file, blocks and steps ----------------------------------------------------------
+
+    def start(self, children: list) -> ast.Ruleset:
+        settings = tuple(c for c in children if isinstance(c, ast.Setting))
+        blocks = tuple(c for c in children if c.__class__ is ast.Block)
+        return ast.Ruleset(settings, blocks, span=_span_of(children))
+
+    def header(self, children: list) -> Tree:
+        _block_state.unit = False
+        return Tree("header", children)
+
+    def _block(self, children: list, multiline: bool) -> ast.Block:
+        header, *rest = children
+        method, *conditions = (c for c in header.children if c.__class__ is not Token)
+        alias = str(method.children[0]).lower()
+        return ast.Block(
+            method=ast.METHOD_ALIASES[alias],
+            alias=alias,
+            conditions=tuple(conditions),
+            body=tuple(c for c in rest if c.__class__ is not Token),
+            multiline=multiline,
+            span=_span_of(children),
+        )
+
+    def multi_block(self, children: list) -> ast.Block:
+        return self._block(children, True)
+
+    def inline_block(self, children: list) -> ast.Block:
+        return self._block(children, False)
+
+    def trigger(self, children: list) -> ast.Trigger:
+        number, *units = _values(children)
+        if units:
+            _block_state.unit = any(str(t).lower() == "business" for t in units[0].children)
+        unit = getattr(_block_state, "unit", False)
+        return ast.Trigger(_whole(number, "a whole number of days"), unit, span=_span_of(children))
+
+    def after_step(self, children: list) -> ast.Step:
+        trigger, *actions = _values(children)
+        return ast.Step(trigger, tuple(actions), span=_span_of(children))
+
+    def after_steps(self, children: list) -> ast.StepLine:
+        steps = tuple(c for c in children if c.__class__ is ast.Step)
+        return ast.StepLine("after", steps, span=_span_of(children))
+
+    def first_steps(self, children: list) -> ast.StepLine:
+        """`remind after 7, cancel and notify accounting after 21, release reservation`: each
+        trigger closes the actions written since the previous one; actions after the last
+        trigger belong to the last step."""
+        steps: list[ast.Step] = []
+        pending: list[ast.Action] = []
+        for item in children:
+            if item.__class__ is Token:
+                continue
+            action, *trigger = _values(item.children)
+            pending.append(action)
+            if trigger:
+                first, last = pending[0].span, trigger[0].span
+                span = Span(first.line, first.column, last.end_line, last.end_column)
+                steps.append(ast.Step(trigger[0], tuple(pending), span=span))
+                pending = []
+        if pending:
+            if not steps:
+                raise error(
+                    'expected "after N days" to say when these actions happen', pending[0].span
+                )
+            last = steps[-1]
+            end = pending[-1].span
+            steps[-1] = ast.Step(
+                last.trigger,
+                last.actions + tuple(pending),
+                span=Span(last.span.line, last.span.column, end.end_line, end.end_column),
+            )
+        return ast.StepLine("first", tuple(steps), span=_span_of(children))
 
     # --- conditions --------------------------------------------------------------------------
 
@@ -242,79 +314,3 @@ class _Leaves:
 
     def hand_over_to_collection(self, children: list) -> ast.HandOverToCollection:
         return ast.HandOverToCollection(span=_span_of(children))
-
-
-class _Converter:
-    """Walks the Lark tree of the structure (blocks, step lines, steps, triggers); the leaves
-    are AST nodes already. `unit` carries the unit of the previous trigger in a block, which a
-    trigger without one (`after 14`) inherits."""
-
-    def ruleset(self, tree: Tree) -> ast.Ruleset:
-        settings, blocks = [], []
-        for child in _trees(tree):
-            if child.__class__ is not Tree:
-                settings.append(child)
-            else:
-                blocks.append(self.block(child))
-        return ast.Ruleset(tuple(settings), tuple(blocks), span=_span(tree))
-
-    def block(self, tree: Tree) -> ast.Block:
-        self.unit = False
-        header, *rest = _trees(tree)
-        method, *conditions = _trees(header)
-        alias = str(method.children[0]).lower()
-        body = [self.step_line(c) if c.__class__ is Tree else c for c in rest]
-        return ast.Block(
-            method=ast.METHOD_ALIASES[alias],
-            alias=alias,
-            conditions=tuple(conditions),
-            body=tuple(body),
-            multiline=tree.data == "multi_block",
-            span=_span(tree),
-        )
-
-    # --- steps -------------------------------------------------------------------------------
-
-    def step_line(self, tree: Tree) -> ast.StepLine:
-        if tree.data == "after_steps":
-            steps = []
-            for item in _trees(tree):
-                trigger, *actions = _kids(item)
-                steps.append(ast.Step(self.trigger(trigger), tuple(actions), span=_span(item)))
-            return ast.StepLine("after", tuple(steps), span=_span(tree))
-        return ast.StepLine("first", self.first_steps(tree), span=_span(tree))
-
-    def first_steps(self, tree: Tree) -> tuple[ast.Step, ...]:
-        """`remind after 7, cancel and notify accounting after 21, release reservation`: each
-        trigger closes the actions written since the previous one; actions after the last
-        trigger belong to the last step."""
-        steps: list[ast.Step] = []
-        pending: list[ast.Action] = []
-        for item in _trees(tree):
-            action, *trigger = _kids(item)
-            pending.append(action)
-            if trigger:
-                first = pending[0].span
-                last = _span(trigger[0])
-                span = Span(first.line, first.column, last.end_line, last.end_column)
-                steps.append(ast.Step(self.trigger(trigger[0]), tuple(pending), span=span))
-                pending = []
-        if pending:
-            if not steps:
-                raise error(
-                    'expected "after N days" to say when these actions happen', pending[0].span
-                )
-            last = steps[-1]
-            end = pending[-1].span
-            steps[-1] = ast.Step(
-                last.trigger,
-                last.actions + tuple(pending),
-                span=Span(last.span.line, last.span.column, end.end_line, end.end_column),
-            )
-        return tuple(steps)
-
-    def trigger(self, tree: Tree) -> ast.Trigger:
-        number, *units = _kids(tree)
-        if units:
-            self.unit = any(str(t).lower() == "business" for t in units[0].children)
-        return ast.Trigger(_whole(number, "a whole number of days"), self.unit, span=_span(tree))
