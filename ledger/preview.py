@@ -279,13 +279,14 @@ def candidate_book(merchant: Merchant, text: str) -> rulesets.Rulebook:
 
 
 def compare(merchant: Merchant, text: str, today: date) -> Comparison:
-    """ "If these rules were active today", next to what the active rules do today."""
+    """What these rules would do if they were active today, next to what the active rules do."""
     candidate = candidate_book(merchant, text)
     active = rulesets.Rulebook.active(merchant.id)
-    orders = open_orders(merchant)
     fresh = active.version is not None and active.version.recomputed_at is not None
-    now = outcome_today(active, orders, today, only_due=fresh)
-    new = outcome_today(candidate, orders, today)
+    with _bulk():
+        orders = open_orders(merchant)
+        now = outcome_today(active, orders, today, only_due=fresh)
+        new = outcome_today(candidate, orders, today)
     rows = []
     for kind, label in KINDS:
         before, after = now.orders.get(kind, []), new.orders.get(kind, [])
