@@ -209,6 +209,7 @@ def find_order(merchant_id: int, number: str) -> Order | None:
 def upsert_order(merchant: Merchant, data: OrderInput, actor: str) -> tuple[Order, bool]:
     """Create or update the order with this number. Returns (order, created)."""
     order = find_order(merchant.id, data.number)
+    book = rulesets.Rulebook.active(merchant.id)
     created = order is None
     if created:
         order = Order(merchant_id=merchant.id, number=data.number, status="unpaid")
@@ -216,8 +217,7 @@ def upsert_order(merchant: Merchant, data: OrderInput, actor: str) -> tuple[Orde
         order.fees_total = Decimal("0.00")
         order.dunning_level = 0
         order.dunning_block = False
-        active = rulesets.active_version(merchant.id)
-        order.rules_version_id = active.id if active else None
+        order.rules_version_id = book.version.id if book.version else None
         db.session.add(order)
     changes = {}
     for field in (
@@ -246,7 +246,7 @@ def upsert_order(merchant: Merchant, data: OrderInput, actor: str) -> tuple[Orde
         order.tags = list(data.tags)
     db.session.flush()
     _settle(order)
-    scheduling.refresh_next_due(order)
+    scheduling.refresh_next_due(order, book)
     if created or changes:
         audit.record(
             merchant.id, actor, "order.created" if created else "order.updated", order.id, **changes

@@ -97,9 +97,10 @@ def next_due(order: Order, program, history: rules.OrderHistory) -> date | None:
     return program.next_due_on(order_facts(order), with_claim(history, order))
 
 
-def refresh_next_due(order: Order) -> None:
+def refresh_next_due(order: Order, book: rulesets.Rulebook | None = None) -> None:
     db.session.flush()
-    _version, program = rulesets.program_for(order)
+    book = book or rulesets.Rulebook.active(order.merchant_id)
+    _version, program = book.for_order(order)
     order.next_due_on = next_due(order, program, order_history(order)) if program else None
 
 

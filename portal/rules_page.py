@@ -46,10 +46,9 @@ def listing(text: str) -> dict:
     lines = text.split("\n")
     for d in found:
         line = min(max(d.line, 1), len(lines))
-        width = d.end_column - d.column if d.end_line == d.line and d.end_column > d.column else 1
         column = min(max(d.column, 1), len(lines[line - 1]) + 1)
         by_line.setdefault(line, []).append(
-            {"severity": d.severity, "message": d.message, "column": column, "width": width}
+            {"severity": d.severity, "message": d.message, "column": column, "width": d.width}
         )
     errors = sum(d.severity == "error" for d in found)
     return {
@@ -149,8 +148,7 @@ def save():
 
 
 def _refused(exc: rules.RulesError, block: str):
-    errors = [d for d in exc.diagnostics if d.severity == "error"]
-    return render_page("rules/page.html", block, status=422, refused=errors, comparison=None)
+    return render_page("rules/page.html", block, status=422, refused=exc.errors, comparison=None)
 
 
 @bp.post("/rules/preview")
@@ -258,8 +256,7 @@ def activate(number: int):
         rulesets.activate(merchant(), version, current_user.email, recompute=False)
     except rules.RulesError as exc:
         db.session.rollback()
-        refused = [d for d in exc.diagnostics if d.severity == "error"]
-        return _confirmation(version, status=422, refused=refused)
+        return _confirmation(version, status=422, refused=exc.errors)
     db.session.commit()
     current_app.extensions["job_queue"].enqueue("worker.jobs.recompute_next_due", version.id)
     return redirect(url_for("rules_page.version_page", number=number), 303)

@@ -20,6 +20,13 @@ class Diagnostic:
     def at(cls, severity: str, message: str, span: Span) -> Diagnostic:
         return cls(severity, message, span.line, span.column, span.end_line, span.end_column)
 
+    @property
+    def width(self) -> int:
+        """How many columns the caret covers (at least one; one for spans over lines)."""
+        if self.end_line == self.line and self.end_column > self.column:
+            return self.end_column - self.column
+        return 1
+
     def render(self, source: str, filename: str = "<rules>") -> str:
         """`FILE:LINE:COL: severity: message`, then the line and a caret under the column."""
         head = f"{filename}:{self.line}:{self.column}: {self.severity}: {self.message}"
@@ -27,10 +34,7 @@ class Diagnostic:
         if not 1 <= self.line <= len(lines):
             return head
         text = lines[self.line - 1].replace("\t", " ")
-        width = 1
-        if self.end_line == self.line and self.end_column > self.column:
-            width = self.end_column - self.column
-        width = max(1, min(width, len(text) - self.column + 1))
+        width = max(1, min(self.width, len(text) - self.column + 1))
         return f"{head}\n{text}\n{' ' * (self.column - 1)}^{'~' * (width - 1)}"
 
 
@@ -41,6 +45,10 @@ class RulesError(Exception):
         self.diagnostics = list(diagnostics)
         self.source = source
         super().__init__(self._first())
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
 
     def _first(self) -> str:
         if not self.diagnostics:
