@@ -388,10 +388,11 @@ def timeline(order: Order, text: str, today: date) -> Timeline:
     )
     history = scheduling.order_history(order)
     facts = scheduling.order_facts(order)
-    plans = []
-    for book in (active, candidate):
-        _version, program = book.for_order(order)
-        closed = not order.is_open or order.dunning_block or order.erased_at
-        plans.append(None if program is None or closed else program.schedule(facts, history, today))
-    active_version, _ = active.for_order(order)
+    closed = not order.is_open or order.dunning_block or order.erased_at
+    active_version, active_program = active.for_order(order)
+    _none, candidate_program = candidate.for_order(order)
+    plans = [
+        None if program is None or closed else program.schedule(facts, history, today)
+        for program in (active_program, candidate_program)
+    ]
     return Timeline(order, events, plans[0], plans[1], active_version)
