@@ -101,7 +101,7 @@ def describe_unexpected(exc: UnexpectedInput, source: str, parser: Lark) -> Diag
     lines = source.split("\n")
     if isinstance(exc, UnexpectedCharacters):
         line, column = exc.line, exc.column
-        expected = _parser_expected(exc, set(exc.allowed or ()))
+        expected = set(exc.allowed or ())
         previous = _previous_terminal(exc)
         text = lines[line - 1] if line <= len(lines) else ""
         match = _WORD.match(text, column - 1)
@@ -109,7 +109,7 @@ def describe_unexpected(exc: UnexpectedInput, source: str, parser: Lark) -> Diag
         span = Span(line, column, line, column + max(1, len(found)))
     elif isinstance(exc, UnexpectedToken):
         token = exc.token
-        expected = _parser_expected(exc, set(exc.expected or ()))
+        expected = set(exc.expected or ())
         previous = _previous_terminal(exc)
         if token.type == "_INDENT":
             line = token.end_line or token.line
@@ -169,21 +169,9 @@ def _glued_word(lines: list[str], line: int, column: int, parser: Lark) -> Diagn
 
 
 def _previous_terminal(exc: UnexpectedInput) -> str:
+    """The terminal just before the error, when the parser had not reduced it yet."""
     tokens = [t for t in getattr(exc, "token_history", None) or () if t is not None]
-    if tokens:
-        return tokens[-1].type
-    stack = getattr(getattr(exc, "state", None), "value_stack", None) or ()
-    return getattr(stack[-1], "type", "") if stack else ""
-
-
-def _parser_expected(exc: UnexpectedInput, fallback: set[str]) -> set[str]:
-    """What the parser accepts here (the lexer's set also holds the always-allowed line end)."""
-    state = getattr(exc, "state", None)
-    try:
-        names = state.parse_conf.parse_table.states[state.position]
-        return {n for n in names if n.isupper() or n == "$END"}
-    except (AttributeError, KeyError, TypeError):
-        return fallback
+    return tokens[-1].type if tokens else ""
 
 
 def _end_of_code(lines: list[str], token) -> tuple[int, int]:

@@ -1,37 +1,42 @@
-"""Text → Lark tree → typed AST (rules.ast). Syntax errors become RulesError with words."""
+"""Text → typed AST (rules.ast), through Lark's LALR table for grammar.lark. Syntax errors become
+RulesError with words.
+
+Lark builds the table from grammar.lark (`lark_parser`); `rules.lalr` runs it with the lexer of
+`rules.lexer`, and the builders below make the AST while the text is parsed: one method per rule
+of the grammar, called with the rule's children (every token kept, as a leaf tuple).
+"""
 
 from __future__ import annotations
 
 import re
-import threading
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
-from lark import Lark, Token, Tree
+from lark import Lark
 from lark.exceptions import LarkError, UnexpectedInput
 
 from rules import ast
 from rules.ast import Span
 from rules.diagnostics import Diagnostic, RulesError, error
 from rules.expected import describe_unexpected
-from rules.lexer import RulesLexer
+from rules.lalr import Automaton
+from rules.lexer import LAYOUT
 
 
 @lru_cache(maxsize=1)
 def lark_parser() -> Lark:
+    """Lark's view of grammar.lark: its LALR table, terminals and literals. Its own lexer and
+    parse loop are not used (rules.lexer and rules.lalr are)."""
     grammar = (Path(__file__).with_name("grammar.lark")).read_text(encoding="utf-8")
-    # Spans are taken from the tokens (keep_all_tokens) instead of propagate_positions,
-    # which doubled the parse time.
-    return Lark(
-        grammar,
-        parser="lalr",
-        lexer=RulesLexer,
-        keep_all_tokens=True,
-        maybe_placeholders=False,
-        transformer=_Callbacks(),
-    )
+    return Lark(grammar, parser="lalr", lexer="basic")
+
+
+@lru_cache(maxsize=1)
+def automaton() -> Automaton:
+    return Automaton(lark_parser(), _Builders)
 
 
 def normalize(text: str) -> str:
@@ -44,7 +49,7 @@ def parse(text: str) -> ast.Ruleset:
     """Parse a rules text into a Ruleset; raises RulesError (with a diagnostic) on bad syntax."""
     source = normalize(text)
     try:
-        tree = lark_parser().parse(source)  # an ast.Ruleset: see _Callbacks
+        tree = automaton().parse(source)
     except RulesError as exc:
         exc.source = text
         raise
@@ -85,19 +90,29 @@ def comments(source: str):
                 break
 
 
+# --- children: leaves, AST nodes and parts -----------------------------------------------------
+
 VALUES = frozenset({"NUMBER", "DATE", "CODE", "CUSTOMER_TYPE", "STRING", "WORD", "CHANNELS"})
-LAYOUT = frozenset({"_NL", "_INDENT", "_DEDENT"})
+
+
+class Part(NamedTuple):
+    """What a rule that is not an AST node of its own (a level, a fee, a block's header) hands
+    to its parent: a value, and the children it came from (for the parent's span)."""
+
+    name: str
+    value: object
+    children: list
 
 
 def _edge(children: list, last: bool):
-    """The first (or last) token among `children` that is not layout, or the span of an AST node
-    there (a Span has a Token's line/column fields)."""
+    """The first (or last) leaf among `children` that is not layout, or the span of an AST node
+    there."""
     for child in reversed(children) if last else children:
         kind = child.__class__
-        if kind is Token:
-            if child.type not in LAYOUT:
+        if kind is tuple:
+            if child[0] not in LAYOUT:
                 return child
-        elif kind is Tree:
+        elif kind is Part:
             found = _edge(child.children, last)
             if found is not None:
                 return found
@@ -107,47 +122,39 @@ def _edge(children: list, last: bool):
 
 
 def _span_of(children: list) -> Span:
-    first, last = _edge(children, False), _edge(children, True)
+    first = _edge(children, False)
     if first is None:
         return ast.NO_SPAN
-    return Span(first.line, first.column, last.end_line, last.end_column)
+    last = _edge(children, True)
+    line, column = (first[2], first[3]) if first.__class__ is tuple else (first.line, first.column)
+    if last.__class__ is tuple:
+        return Span(line, column, last[4], last[5])
+    return Span(line, column, last.end_line, last.end_column)
 
 
-def _span(node) -> Span:
-    if node.__class__ is Token:
-        return Span(node.line, node.column, node.end_line, node.end_column)
-    return _span_of(node.children)
+def _leaf_span(leaf: tuple) -> Span:
+    return Span(*leaf[2:])
 
 
-def _whole(token: Token, what: str) -> int:
-    if "." in token:
-        raise error(f"expected {what}, not {token}", _span(token))
-    return int(token)
-
-
-def _quoted(token: Token) -> str:
-    return str(token)[1:-1]
+def _whole(leaf: tuple, what: str) -> int:
+    if "." in leaf[1]:
+        raise error(f"expected {what}, not {leaf[1]}", _leaf_span(leaf))
+    return int(leaf[1])
 
 
 def _values(children: list) -> list:
-    """Children without keywords and punctuation (what Lark filters without keep_all_tokens)."""
-    return [c for c in children if c.__class__ is not Token or c.type in VALUES]
+    """Children without keywords, punctuation and layout."""
+    return [c for c in children if c.__class__ is not tuple or c[0] in VALUES]
 
 
-def _kids(tree: Tree) -> list:
-    return _values(tree.children)
+class _Builders:
+    """One method per rule of grammar.lark (rules.lalr calls them as the parser reduces).
+    A fresh instance per parse: `unit` is the unit of the block's previous trigger (`after 14`
+    inherits it); the parser reduces a block's header before its steps, so the header resets it.
+    """
 
-
-# The unit of the previous trigger in the block being parsed (`after 14` inherits it). Lark
-# reduces in text order and a block's header before its steps, so the header resets it. Kept per
-# thread: the parser object is shared by the portal's threads.
-_block_state = threading.local()
-
-
-class _Callbacks:
-    """Lark's LALR callbacks: the AST is built while the text is parsed (rules without a method
-    here stay Lark trees for their parent to read), so no tree is built and walked again. Each
-    method gets the rule's children (keywords included: keep_all_tokens)."""
+    def __init__(self):
+        self.unit = False
 
     # --- the file, blocks and steps ----------------------------------------------------------
 
@@ -156,19 +163,21 @@ class _Callbacks:
         blocks = tuple(c for c in children if c.__class__ is ast.Block)
         return ast.Ruleset(settings, blocks, span=_span_of(children))
 
-    def header(self, children: list) -> Tree:
-        _block_state.unit = False
-        return Tree("header", children)
+    def method(self, children: list) -> Part:
+        return Part("method", children[0][1].lower(), children)
+
+    def header(self, children: list) -> Part:
+        self.unit = False
+        conditions = tuple(c for c in children[1:] if c.__class__ is not tuple)
+        return Part("header", (children[0].value, conditions), children)
 
     def _block(self, children: list, multiline: bool) -> ast.Block:
-        header, *rest = children
-        method, *conditions = (c for c in header.children if c.__class__ is not Token)
-        alias = str(method.children[0]).lower()
+        alias, conditions = children[0].value
         return ast.Block(
             method=ast.METHOD_ALIASES[alias],
             alias=alias,
-            conditions=tuple(conditions),
-            body=tuple(c for c in rest if c.__class__ is not Token),
+            conditions=conditions,
+            body=tuple(c for c in children[1:] if c.__class__ is not tuple),
             multiline=multiline,
             span=_span_of(children),
         )
@@ -179,12 +188,15 @@ class _Callbacks:
     def inline_block(self, children: list) -> ast.Block:
         return self._block(children, False)
 
+    def unit(self, children: list) -> Part:
+        return Part("unit", children[0][0] == "BUSINESS", children)
+
     def trigger(self, children: list) -> ast.Trigger:
-        number, *units = _values(children)
-        if units:
-            _block_state.unit = any(str(t).lower() == "business" for t in units[0].children)
-        unit = getattr(_block_state, "unit", False)
-        return ast.Trigger(_whole(number, "a whole number of days"), unit, span=_span_of(children))
+        number, *unit = _values(children)
+        if unit:
+            self.unit = unit[0].value
+        days = _whole(number, "a whole number of days")
+        return ast.Trigger(days, self.unit, span=_span_of(children))
 
     def after_step(self, children: list) -> ast.Step:
         trigger, *actions = _values(children)
@@ -194,6 +206,9 @@ class _Callbacks:
         steps = tuple(c for c in children if c.__class__ is ast.Step)
         return ast.StepLine("after", steps, span=_span_of(children))
 
+    def first_item(self, children: list) -> Part:
+        return Part("first_item", None, children)
+
     def first_steps(self, children: list) -> ast.StepLine:
         """`remind after 7, cancel and notify accounting after 21, release reservation`: each
         trigger closes the actions written since the previous one; actions after the last
@@ -201,9 +216,9 @@ class _Callbacks:
         steps: list[ast.Step] = []
         pending: list[ast.Action] = []
         for item in children:
-            if item.__class__ is Token:
+            if item.__class__ is tuple:
                 continue
-            action, *trigger = _values(item.children)
+            action, *trigger = item.children
             pending.append(action)
             if trigger:
                 first, last = pending[0].span, trigger[0].span
@@ -226,25 +241,30 @@ class _Callbacks:
 
     # --- conditions --------------------------------------------------------------------------
 
+    def amount_op(self, children: list) -> Part:
+        op = " ".join(c[1].lower() for c in children)
+        return Part("amount_op", {"above": "over", "below": "under"}.get(op, op), children)
+
+    def currency(self, children: list) -> Part:
+        return Part("currency", children[0][1].upper(), children)
+
     def amount_cond(self, children: list) -> ast.AmountCondition:
-        op_tree, number, *currency = _values(children)
-        op = " ".join(str(t).lower() for t in op_tree.children)
-        op = {"above": "over", "below": "under"}.get(op, op)
-        cur = str(currency[0].children[0]).upper() if currency else None
-        return ast.AmountCondition(op, Decimal(number), cur, span=_span_of(children))
+        op, number, *currency = _values(children)
+        cur = currency[0].value if currency else None
+        return ast.AmountCondition(op.value, Decimal(number[1]), cur, span=_span_of(children))
 
     def country_cond(self, children: list) -> ast.CountryCondition:
-        codes = tuple(dict.fromkeys(str(t).upper() for t in _values(children)))
+        codes = tuple(dict.fromkeys(c[1].upper() for c in children if c[0] == "CODE"))
         return ast.CountryCondition(codes, span=_span_of(children))
 
     def customer_cond(self, children: list) -> ast.CustomerCondition:
-        return ast.CustomerCondition(str(children[-1]).lower(), span=_span_of(children))
+        return ast.CustomerCondition(children[-1][1].lower(), span=_span_of(children))
 
     def language_cond(self, children: list) -> ast.LanguageCondition:
-        return ast.LanguageCondition(str(children[-1]).lower(), span=_span_of(children))
+        return ast.LanguageCondition(children[-1][1].lower(), span=_span_of(children))
 
     def tag_cond(self, children: list) -> ast.TagCondition:
-        return ast.TagCondition(_quoted(children[-1]), span=_span_of(children))
+        return ast.TagCondition(children[-1][1][1:-1], span=_span_of(children))
 
     # --- settings ----------------------------------------------------------------------------
 
@@ -252,15 +272,15 @@ class _Callbacks:
         return ast.NoMailOnHolidays(span=_span_of(children))
 
     def apply_from(self, children: list) -> ast.Setting:
-        (token,) = _values(children)
+        (leaf,) = _values(children)
         try:
-            return ast.ApplyFrom(date.fromisoformat(token), span=_span_of(children))
+            return ast.ApplyFrom(date.fromisoformat(leaf[1]), span=_span_of(children))
         except ValueError:
-            raise error(f"{token} is not a valid date (YYYY-MM-DD)", _span(token)) from None
+            raise error(f"{leaf[1]} is not a valid date (YYYY-MM-DD)", _leaf_span(leaf)) from None
 
     def _days(self, kind, children: list) -> ast.Setting:
-        (token,) = _values(children)
-        return kind(_whole(token, "a whole number of days"), span=_span_of(children))
+        (leaf,) = _values(children)
+        return kind(_whole(leaf, "a whole number of days"), span=_span_of(children))
 
     def min_gap(self, children: list) -> ast.Setting:
         return self._days(ast.MinGap, children)
@@ -273,35 +293,39 @@ class _Callbacks:
 
     # --- actions -----------------------------------------------------------------------------
 
+    def level(self, children: list) -> Part:
+        return Part("level", _whole(children[-1], "a whole level number"), children)
+
+    def fee(self, children: list) -> Part:
+        number, *currency = _values(children)
+        return Part("fee", (Decimal(number[1]), currency[0].value if currency else None), children)
+
     def remind(self, children: list) -> ast.Remind:
         level, channels, fee, currency = None, (), None, None
         for child in _values(children):
-            if child.__class__ is Token:  # CHANNELS: "by email and letter"
-                words = re.findall(r"e-?mail|letter", child.lower())
+            if child.__class__ is tuple:  # CHANNELS: "by email and letter"
+                words = re.findall(r"e-?mail|letter", child[1].lower())
                 found = tuple("email" if w != "letter" else w for w in words)
                 channels = tuple(dict.fromkeys(channels + found))
-            elif child.data == "level":
-                level = _whole(_kids(child)[0], "a whole level number")
+            elif child.name == "level":
+                level = child.value
             else:
-                number, *unit = _kids(child)
-                fee = Decimal(number)
-                if unit:
-                    currency = str(unit[0].children[0]).upper()
+                fee, currency = child.value
         return ast.Remind(level, channels, fee, currency, span=_span_of(children))
 
     def notify(self, children: list) -> ast.Notify:
-        token = children[-1]
-        recipient = _quoted(token) if token.type == "STRING" else str(token).lower()
+        kind, value = children[-1][:2]
+        recipient = value[1:-1] if kind == "STRING" else value.lower()
         return ast.Notify(recipient, span=_span_of(children))
 
     def charge_interest(self, children: list) -> ast.ChargeInterest:
         numbers = _values(children)
         if numbers:
-            return ast.ChargeInterest(False, Decimal(numbers[0]), span=_span_of(children))
+            return ast.ChargeInterest(False, Decimal(numbers[0][1]), span=_span_of(children))
         return ast.ChargeInterest(True, None, span=_span_of(children))
 
     def send_webhook(self, children: list) -> ast.SendWebhook:
-        return ast.SendWebhook(_quoted(children[-1]), span=_span_of(children))
+        return ast.SendWebhook(children[-1][1][1:-1], span=_span_of(children))
 
     def cancel(self, children: list) -> ast.Cancel:
         return ast.Cancel(span=_span_of(children))
