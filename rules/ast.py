@@ -26,7 +26,7 @@ class Span(NamedTuple):
 NO_SPAN = Span(0, 0, 0, 0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Node:
     span: Span = field(default=NO_SPAN, kw_only=True)
 
@@ -34,12 +34,12 @@ class Node:
 # --- actions ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Action(Node):
     kind: ClassVar[str] = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Remind(Action):
     kind: ClassVar[str] = "remind"
     level: int | None = None
@@ -48,40 +48,40 @@ class Remind(Action):
     fee_currency: str | None = None  # None = the order's currency
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cancel(Action):
     kind: ClassVar[str] = "cancel"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MarkOverdue(Action):
     kind: ClassVar[str] = "mark_overdue"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Notify(Action):
     kind: ClassVar[str] = "notify"
     recipient: str = "accounting"  # "accounting" | "team" | an email address
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReleaseReservation(Action):
     kind: ClassVar[str] = "release_reservation"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HandOverToCollection(Action):
     kind: ClassVar[str] = "hand_over_to_collection"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChargeInterest(Action):
     kind: ClassVar[str] = "charge_interest"
     statutory: bool = True
     rate: Decimal | None = None  # percent per year when not statutory
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SendWebhook(Action):
     kind: ClassVar[str] = "send_webhook"
     name: str = ""
@@ -93,7 +93,7 @@ TERMINAL_KINDS = frozenset({"cancel", "hand_over_to_collection"})
 # --- steps -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Trigger(Node):
     days: int
     business: bool = False
@@ -106,13 +106,13 @@ class Trigger(Node):
         return f"after {self.days} {unit}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step(Node):
     trigger: Trigger
     actions: tuple[Action, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StepLine(Node):
     """One line (or the inline part of a block line) holding steps. `form` is "after" for
     `after 14 days: remind; ...` and "first" for `remind after 7 days, cancel after 21`."""
@@ -124,29 +124,29 @@ class StepLine(Node):
 # --- conditions ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AmountCondition(Node):
     op: str  # "over" | "under" | "at least" | "at most"
     amount: Decimal
     currency: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CountryCondition(Node):
     countries: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CustomerCondition(Node):
     customer_type: str  # "b2b" | "b2c"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LanguageCondition(Node):
     language: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TagCondition(Node):
     tag: str
 
@@ -159,35 +159,35 @@ Condition = (
 # --- settings --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Setting(Node):
     name: ClassVar[str] = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MinGap(Setting):
     name: ClassVar[str] = "min_gap"
     days: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BankDataHold(Setting):
     name: ClassVar[str] = "bank_data_hold"
     days: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClaimPause(Setting):
     name: ClassVar[str] = "claim_pause"
     days: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NoMailOnHolidays(Setting):
     name: ClassVar[str] = "no_mail"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ApplyFrom(Setting):
     name: ClassVar[str] = "apply_from"
     on: date
@@ -206,7 +206,7 @@ METHOD_ALIASES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Block(Node):
     method: str  # "prepayment" | "invoice" | "cod" | "any"
     alias: str  # the word as written (lower case), e.g. "vorkasse"
@@ -223,13 +223,13 @@ class Block(Node):
         return tuple(x for x in self.body if isinstance(x, Setting))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Comment(Node):
     text: str  # including the leading "#"
     own_line: bool = True  # False for a comment after code on the same line
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ruleset(Node):
     settings: tuple[Setting, ...]
     blocks: tuple[Block, ...]

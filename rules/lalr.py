@@ -20,7 +20,7 @@ import sys
 from lark import Lark
 from lark.parsers.lalr_analysis import Shift
 
-from rules import lexer
+from rules.lexer import Lexer, unexpected
 
 START = "start"
 
@@ -35,7 +35,6 @@ class Automaton:
         table = lark.parse_interactive("").parser_state.parse_conf.parse_table
         self.start_state = table.start_states[START]
         self.end_state = table.end_states[START]
-        self.keywords = lexer.keyword_table(lark.terminals)
         self.builders = builders
         self.reductions: list[tuple] = []
         index: dict = {}  # Lark Rule -> position in self.reductions
@@ -50,34 +49,41 @@ class Automaton:
                     index[target] = len(self.reductions)
                     self.reductions.append(_reduction(target, builders))
                 self.rows[state][symbol] = ~index[target]
+        self.lexer = Lexer(lark.terminals, self.rows)
 
     def parse(self, text: str):
         """The builders' value for `text` (normalised: LF line ends, final newline). Raises Lark's
         UnexpectedToken/UnexpectedCharacters or a builder's own error."""
-        rows, reductions = self.rows, self.reductions
+        rows, reductions, end_state = self.rows, self.reductions, self.end_state
         context = self.builders()
         stack = [self.start_state]
         values: list = []
-        leaf = ("$END", "", 1, 1, 1, 1)
-        for leaf in lexer.leaves(text, rows, stack, self.keywords):
+        for leaf in self.lexer.leaves(text, stack):
             kind = leaf[0]
             while True:
                 code = rows[stack[-1]].get(kind)
                 if code is None:
-                    raise lexer.unexpected(leaf, rows[stack[-1]], _previous(values))
-                if code >= 0:
+                    raise unexpected(leaf, rows[stack[-1]], _previous(values))
+                if code >= 0:  # shift
                     stack.append(code)
                     values.append(leaf)
                     break
-                _reduce(reductions[~code], stack, values, rows, context)
-        end = ("$END", "", *leaf[2:])
-        while True:
-            code = rows[stack[-1]].get("$END")
-            if code is None or code >= 0:
-                raise lexer.unexpected(end, rows[stack[-1]], _previous(values))
-            _reduce(reductions[~code], stack, values, rows, context)
-            if stack[-1] == self.end_state:
-                return values[-1]
+                size, goto, spread, build = reductions[~code]
+                if size:
+                    children = values[-size:]
+                    del values[-size:]
+                    del stack[-size:]
+                else:
+                    children = []
+                if spread:
+                    children = _splice(children, spread)
+                value = children if build is None else build(context, children)
+                state = rows[stack[-1]][goto]
+                if state == end_state:  # only `start` goes there, on $END
+                    return value
+                stack.append(state)
+                values.append(value)
+        raise AssertionError("unreachable: $END ends every text")  # pragma: no cover
 
 
 def _reduction(rule, builders: type) -> tuple:
@@ -98,20 +104,6 @@ def _plain(name: str) -> str:
     """Lark names symbols with its Token (a str with a Python __eq__, slow as a dict key);
     the table is keyed with plain interned strings."""
     return sys.intern(str(name))
-
-
-def _reduce(reduction: tuple, stack: list, values: list, rows: list, context) -> None:
-    size, goto, spread, build = reduction
-    if size:
-        children = values[-size:]
-        del values[-size:]
-        del stack[-size:]
-    else:
-        children = []
-    if spread:
-        children = _splice(children, spread)
-    values.append(children if build is None else build(context, children))
-    stack.append(rows[stack[-1]][goto])
 
 
 def _splice(children: list, spread: tuple) -> list:

@@ -25,92 +25,106 @@ TAB_WIDTH = 8
 LAYOUT = frozenset({"_NL", "_INDENT", "_DEDENT"})
 
 # One match per token; the blanks after a token are eaten with it, so they cost no extra match.
+# The most frequent tokens come first, and letters are spelled out in both cases instead of
+# re.IGNORECASE (which makes every comparison fold case): this scan is a third of the parse.
+# The last group takes any other character, so every character is in some match.
+_BY = r"[Bb][Yy][ \t]+"
+_CHANNEL = r"(?:[Ee]-?[Mm][Aa][Ii][Ll]|[Ll][Ee][Tt][Tt][Ee][Rr])"
 _SCAN = re.compile(
-    r"""
+    rf"""
     (?:
-      (?P<NL>(?:\r?\n[\t ]*|\#[^\n]*)+)
-    | (?P<STRING>"[^"\n]*")
-    | (?P<CHANNELS>by[ \t]+(?:e-?mail|letter)(?:[ \t]+and[ \t]+(?:e-?mail|letter))?(?![A-Za-z0-9]))
-    | (?P<DATE>[0-9]{4}-[0-9]{2}-[0-9]{2}(?![0-9]))
+      (?P<WORD>(?!{_BY}{_CHANNEL}(?![A-Za-z0-9]))[A-Za-z][A-Za-z0-9_.@-]*)
+    | (?P<DATE>[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}(?![0-9]))
     | (?P<NUMBER>[0-9]+(?:\.[0-9]+)?)
-    | (?P<WORD>[A-Za-z][A-Za-z0-9_.@-]*)
     | (?P<PUNCT>[:;,%])
+    | (?P<NL>(?:\n[\t ]*|\#[^\n]*)+)
+    | (?P<CHANNELS>{_BY}{_CHANNEL}(?:[ \t]+[Aa][Nn][Dd][ \t]+{_CHANNEL})?(?![A-Za-z0-9]))
+    | (?P<STRING>"[^"\n]*")
     | (?P<WS>[\t \f]+)
+    | (?P<OTHER>.)
     )
     [\t \f]*
     """,
-    re.VERBOSE | re.IGNORECASE,
+    re.VERBOSE,
 )
 _CODE = re.compile(r"[A-Za-z]{2}")
 _CUSTOMER = re.compile(r"b2[bc]", re.IGNORECASE)
 
 
-def keyword_table(terminals) -> dict[str, str]:
-    """Lower-case literal -> terminal name, from the grammar's terminals ("remind" -> REMIND)."""
-    keywords = {
-        t.pattern.value.lower(): sys.intern(str(t.name))
-        for t in terminals
-        if t.pattern.type == "str"
-    }
-    keywords["day"] = keywords["days"] = "_DAY"
-    return keywords
+class Lexer:
+    """The lexer for one grammar: `Lexer(terminals, rows).leaves(text, stack)`. `rows[state]`
+    is what the parser accepts in a state (terminal names among its keys)."""
 
+    def __init__(self, terminals, rows: list[dict]):
+        # "remind" -> REMIND, from the grammar's literal terminals
+        self.keywords = {
+            t.pattern.value.lower(): sys.intern(str(t.name))
+            for t in terminals
+            if t.pattern.type == "str"
+        }
+        self.keywords["day"] = self.keywords["days"] = "_DAY"
+        self.rows = rows
+        # per parser state, the keywords it accepts: one look-up names a word
+        self.words = [
+            {word: name for word, name in self.keywords.items() if name in row} for row in rows
+        ]
 
-def leaves(text: str, rows: list[dict], stack: list[int], keywords: dict[str, str]):
-    """The leaves of `text` (normalised: LF line ends, a final newline). `stack` is the parser's
-    state stack, read before each word to name it; `rows[state]` is what a state accepts."""
-    line, line_start, pos = 1, 0, 0
-    levels = [0]  # indentation of the open blocks
-    last = None
-    for match in _SCAN.finditer(text):
-        start = match.start()
-        if start != pos:
-            break  # a character no token starts with
-        kind = match.lastgroup
-        value = match.group(kind)
-        pos = match.end()
-        column = start - line_start + 1
-        if kind == "NL":
-            newlines = value.count("\n")
-            if newlines:
-                end_line = line + newlines
-                cut = value.rfind("\n")
-                last = ("_NL", value, line, column, end_line, len(value) - cut)
-                yield last
-                line, line_start = end_line, start + cut + 1
-                yield from _indentation(value[cut + 1 :], levels, last)
-            else:  # a comment at the very end of the text
-                last = ("_NL", value, line, column, line, column + len(value))
-                yield last
-            continue
-        if kind == "WORD":
-            accepts = rows[stack[-1]]
-            keyword = keywords.get(value.lower())
-            if keyword is None or keyword not in accepts:
-                kind = _other_word(value, accepts, keyword)
+    def leaves(self, text: str, stack: list[int]):
+        """The leaves of `text` (normalised: LF line ends, a final newline), then `$END`.
+        `stack` is the parser's state stack, read before each word to name it."""
+        rows, words = self.rows, self.words
+        line, line_start = 1, 0
+        levels = [0]  # indentation of the open blocks
+        leaf = ("_NL", "", 1, 1, 1, 1)
+        for match in _SCAN.finditer(text):
+            kind = match.lastgroup
+            value = match.group(kind)
+            start = match.start()
+            column = start - line_start + 1
+            if kind == "WORD":
+                lower = value.lower()
+                kind = words[stack[-1]].get(lower)
                 if kind is None:
-                    leaf = ("WORD", value, line, column, line, column + len(value))
-                    raise unexpected(leaf, accepts, last)
-            else:
-                kind = keyword
-        elif kind == "PUNCT":
-            kind = keywords[value]
-        elif kind == "WS":
-            continue
-        last = (kind, value, line, column, line, column + len(value))
-        yield last
-    if pos < len(text):
-        raise UnexpectedCharacters(
-            text,
-            pos,
-            line,
-            pos - line_start + 1,
-            allowed=expected(rows[stack[-1]]),
-            token_history=[token(last)] if last else None,
-        )
-    while len(levels) > 1:
-        levels.pop()
-        yield ("_DEDENT", "", line, 1, line, 1)
+                    accepts = rows[stack[-1]]
+                    kind = _other_word(value, accepts, self.keywords.get(lower))
+                    if kind is None:
+                        word = ("WORD", value, line, column, line, column + len(value))
+                        raise unexpected(word, accepts, leaf)
+            elif kind == "NL":
+                newlines = value.count("\n")
+                if newlines:
+                    end_line = line + newlines
+                    cut = value.rfind("\n")
+                    leaf = ("_NL", value, line, column, end_line, len(value) - cut)
+                    yield leaf
+                    line, line_start = end_line, start + cut + 1
+                    for indentation in _indentation(value[cut + 1 :], levels, leaf):
+                        leaf = indentation
+                        yield leaf
+                else:  # a comment at the very end of the text
+                    leaf = ("_NL", value, line, column, line, column + len(value))
+                    yield leaf
+                continue
+            elif kind == "PUNCT":
+                kind = self.keywords[value]
+            elif kind == "WS":
+                continue
+            elif kind == "OTHER":
+                raise UnexpectedCharacters(
+                    text,
+                    start,
+                    line,
+                    column,
+                    allowed=expected(rows[stack[-1]]),
+                    token_history=[token(leaf)],
+                )
+            leaf = (kind, value, line, column, line, column + len(value))
+            yield leaf
+        while len(levels) > 1:
+            levels.pop()
+            leaf = ("_DEDENT", "", line, 1, line, 1)
+            yield leaf
+        yield ("$END", "", *leaf[2:])
 
 
 def _other_word(value: str, accepts, keyword: str | None) -> str | None:

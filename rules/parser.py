@@ -104,6 +104,9 @@ class Part(NamedTuple):
     children: list
 
 
+_new = tuple.__new__  # Span(...) without the named tuple's Python-level __new__
+
+
 def _edge(children: list, last: bool):
     """The first (or last) leaf among `children` that is not layout, or the span of an AST node
     there."""
@@ -122,14 +125,18 @@ def _edge(children: list, last: bool):
 
 
 def _span_of(children: list) -> Span:
+    first, last = children[0], children[-1]
+    if first.__class__ is tuple and last.__class__ is tuple:  # the usual case: keyword ... value
+        if first[0] not in LAYOUT and last[0] not in LAYOUT:
+            return _new(Span, (first[2], first[3], last[4], last[5]))
     first = _edge(children, False)
     if first is None:
         return ast.NO_SPAN
     last = _edge(children, True)
     line, column = (first[2], first[3]) if first.__class__ is tuple else (first.line, first.column)
     if last.__class__ is tuple:
-        return Span(line, column, last[4], last[5])
-    return Span(line, column, last.end_line, last.end_column)
+        return _new(Span, (line, column, last[4], last[5]))
+    return _new(Span, (line, column, last.end_line, last.end_column))
 
 
 def _leaf_span(leaf: tuple) -> Span:
@@ -163,13 +170,10 @@ class _Builders:
         blocks = tuple(c for c in children if c.__class__ is ast.Block)
         return ast.Ruleset(settings, blocks, span=_span_of(children))
 
-    def method(self, children: list) -> Part:
-        return Part("method", children[0][1].lower(), children)
-
     def header(self, children: list) -> Part:
         self.unit = False
         conditions = tuple(c for c in children[1:] if c.__class__ is not tuple)
-        return Part("header", (children[0].value, conditions), children)
+        return Part("header", (children[0][1].lower(), conditions), children)
 
     def _block(self, children: list, multiline: bool) -> ast.Block:
         alias, conditions = children[0].value
@@ -188,14 +192,11 @@ class _Builders:
     def inline_block(self, children: list) -> ast.Block:
         return self._block(children, False)
 
-    def unit(self, children: list) -> Part:
-        return Part("unit", children[0][0] == "BUSINESS", children)
-
     def trigger(self, children: list) -> ast.Trigger:
-        number, *unit = _values(children)
-        if unit:
-            self.unit = unit[0].value
-        days = _whole(number, "a whole number of days")
+        """`after N`, `after N days` or `after N business days`."""
+        if len(children) > 2:
+            self.unit = children[2][0] == "BUSINESS"
+        days = _whole(children[1], "a whole number of days")
         return ast.Trigger(days, self.unit, span=_span_of(children))
 
     def after_step(self, children: list) -> ast.Step:
@@ -206,9 +207,6 @@ class _Builders:
         steps = tuple(c for c in children if c.__class__ is ast.Step)
         return ast.StepLine("after", steps, span=_span_of(children))
 
-    def first_item(self, children: list) -> Part:
-        return Part("first_item", None, children)
-
     def first_steps(self, children: list) -> ast.StepLine:
         """`remind after 7, cancel and notify accounting after 21, release reservation`: each
         trigger closes the actions written since the previous one; actions after the last
@@ -216,15 +214,14 @@ class _Builders:
         steps: list[ast.Step] = []
         pending: list[ast.Action] = []
         for item in children:
-            if item.__class__ is tuple:
-                continue
-            action, *trigger = item.children
-            pending.append(action)
-            if trigger:
-                first, last = pending[0].span, trigger[0].span
+            kind = item.__class__
+            if kind is ast.Trigger:
+                first, last = pending[0].span, item.span
                 span = Span(first.line, first.column, last.end_line, last.end_column)
-                steps.append(ast.Step(trigger[0], tuple(pending), span=span))
+                steps.append(ast.Step(item, tuple(pending), span=span))
                 pending = []
+            elif kind is not tuple:  # an action (the leaves are commas and "and")
+                pending.append(item)
         if pending:
             if not steps:
                 raise error(
@@ -241,17 +238,15 @@ class _Builders:
 
     # --- conditions --------------------------------------------------------------------------
 
-    def amount_op(self, children: list) -> Part:
-        op = " ".join(c[1].lower() for c in children)
-        return Part("amount_op", {"above": "over", "below": "under"}.get(op, op), children)
-
-    def currency(self, children: list) -> Part:
-        return Part("currency", children[0][1].upper(), children)
-
     def amount_cond(self, children: list) -> ast.AmountCondition:
-        op, number, *currency = _values(children)
-        cur = currency[0].value if currency else None
-        return ast.AmountCondition(op.value, Decimal(number[1]), cur, span=_span_of(children))
+        """`amount` OP NUMBER [EUR|CHF], where OP is one word or two (`at least`)."""
+        at = 3 if children[2][0] == "NUMBER" else 4
+        op = " ".join(c[1].lower() for c in children[1 : at - 1])
+        op = {"above": "over", "below": "under"}.get(op, op)
+        currency = children[at][1].upper() if len(children) > at else None
+        return ast.AmountCondition(
+            op, Decimal(children[at - 1][1]), currency, span=_span_of(children)
+        )
 
     def country_cond(self, children: list) -> ast.CountryCondition:
         codes = tuple(dict.fromkeys(c[1].upper() for c in children if c[0] == "CODE"))
@@ -293,24 +288,25 @@ class _Builders:
 
     # --- actions -----------------------------------------------------------------------------
 
-    def level(self, children: list) -> Part:
-        return Part("level", _whole(children[-1], "a whole level number"), children)
-
-    def fee(self, children: list) -> Part:
-        number, *currency = _values(children)
-        return Part("fee", (Decimal(number[1]), currency[0].value if currency else None), children)
-
     def remind(self, children: list) -> ast.Remind:
+        """`remind` and its options in any order: `level N`, `by email and letter`,
+        `with fee N [EUR|CHF]` (a number is a level after `level`, else a fee)."""
         level, channels, fee, currency = None, (), None, None
-        for child in _values(children):
-            if child.__class__ is tuple:  # CHANNELS: "by email and letter"
-                words = re.findall(r"e-?mail|letter", child[1].lower())
+        previous = ""
+        for leaf in children:
+            kind = leaf[0]
+            if kind == "NUMBER":
+                if previous == "LEVEL":
+                    level = _whole(leaf, "a whole level number")
+                else:
+                    fee = Decimal(leaf[1])
+            elif kind == "CHANNELS":  # "by email and letter"
+                words = re.findall(r"e-?mail|letter", leaf[1].lower())
                 found = tuple("email" if w != "letter" else w for w in words)
                 channels = tuple(dict.fromkeys(channels + found))
-            elif child.name == "level":
-                level = child.value
-            else:
-                fee, currency = child.value
+            elif kind in ("EUR", "CHF"):
+                currency = kind
+            previous = kind
         return ast.Remind(level, channels, fee, currency, span=_span_of(children))
 
     def notify(self, children: list) -> ast.Notify:
