@@ -126,9 +126,13 @@ def _edge(children: list, last: bool):
 
 def _span_of(children: list) -> Span:
     first, last = children[0], children[-1]
-    if first.__class__ is tuple and last.__class__ is tuple:  # the usual case: keyword ... value
-        if first[0] not in LAYOUT and last[0] not in LAYOUT:
-            return _new(Span, (first[2], first[3], last[4], last[5]))
+    if (  # the usual case: from a keyword to a value or keyword, on one line
+        first.__class__ is tuple
+        and last.__class__ is tuple
+        and first[0] not in LAYOUT
+        and last[0] not in LAYOUT
+    ):
+        return _new(Span, (first[2], first[3], last[4], last[5]))
     first = _edge(children, False)
     if first is None:
         return ast.NO_SPAN
