@@ -5,7 +5,9 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from rules import ast
 from rules.ast import Span
@@ -15,6 +17,7 @@ MAX_DAYS = 3650  # ten years: beyond that a step is a typo, and dates would over
 RECIPIENTS = ("accounting", "team")
 EMAIL = re.compile(r"[^@\s\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 EURO = "AT BE CY DE EE ES FI FR GR HR IE IT LT LU LV MT NL PT SI SK"
+METHODS = ("prepayment", "invoice", "cod", "any")
 COUNTRY_CURRENCY = {c: "EUR" for c in EURO.split()} | {"CH": "CHF", "LI": "CHF"}
 
 
@@ -30,23 +33,24 @@ class CheckContext:
 def check(ruleset: ast.Ruleset, context: CheckContext | None = None) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     _check_settings(ruleset.settings, found)
-    blocks = ruleset.blocks
-    starts = [_apply_from(block) for block in blocks]
-    for index, block in enumerate(blocks):
+    # per payment method, the blocks so far that could shadow a later block of that method
+    earlier: dict[str, list[tuple[ast.Block, Reach]]] = {m: [] for m in METHODS}
+    for block in ruleset.blocks:
         _check_block(block, context, found)
-        for before, earlier in enumerate(blocks[:index]):
-            if earlier.method not in ("any", block.method):
-                continue  # the cheap test first: most pairs differ in payment method
-            if covers(earlier, block, starts[before], starts[index]):
+        later = reach(block)
+        for other, other_reach in earlier[block.method]:
+            if covers(other_reach, later):
                 found.append(
                     Diagnostic.at(
                         "warning",
-                        f"this block never applies: the block on line {earlier.span.line} "
-                        f'("{earlier.alias}") already matches every order it would match',
+                        f"this block never applies: the block on line {other.span.line} "
+                        f'("{other.alias}") already matches every order it would match',
                         header_span(block),
                     )
                 )
                 break
+        for method in METHODS if block.method == "any" else (block.method,):
+            earlier[method].append((block, later))
     found.sort(key=lambda d: (d.line, d.column))
     return found
 
@@ -263,24 +267,45 @@ def _apply_from(block: ast.Block):
     return next((s.on for s in block.settings if isinstance(s, ast.ApplyFrom)), None)
 
 
-def covers(first: ast.Block, later: ast.Block, start, later_start) -> bool:
-    """Does `first` match every order that `later` matches (so `later` is never reached)?
-    `start`/`later_start` are the blocks' `apply to orders from` dates."""
+class Reach(NamedTuple):
+    """What decides which orders a block matches, worked out once per block for `covers`."""
+
+    method: str
+    start: date | None  # the block's `apply to orders from`
+    country_lists: tuple[frozenset[str], ...]
+    currencies: frozenset[str | None]  # of its amount conditions
+    amounts: tuple  # amount_interval
+    others: tuple  # its other conditions, without spans
+
+
+def reach(block: ast.Block) -> Reach:
+    conditions = block.conditions
+    return Reach(
+        block.method,
+        _apply_from(block),
+        tuple(frozenset(c) for c in _values(block, ast.CountryCondition, "countries")),
+        frozenset(_values(block, ast.AmountCondition, "currency")),
+        amount_interval(conditions),
+        tuple(
+            ast.strip_spans(c)
+            for c in conditions
+            if not isinstance(c, ast.CountryCondition | ast.AmountCondition)
+        ),
+    )
+
+
+def covers(first: Reach, later: Reach) -> bool:
+    """Does the block of `first` match every order that the block of `later` matches (so the
+    later one is never reached)?"""
     if first.method not in ("any", later.method):
         return False
-    if start is not None and (later_start is None or later_start < start):
+    if first.start is not None and (later.start is None or later.start < first.start):
         return False
-    for condition in first.conditions:
-        if isinstance(condition, ast.CountryCondition):
-            lists = _values(later, ast.CountryCondition, "countries")
-            if not any(set(c) <= set(condition.countries) for c in lists):
-                return False
-        elif isinstance(condition, ast.AmountCondition):
-            if condition.currency and condition.currency not in _values(
-                later, ast.AmountCondition, "currency"
-            ):
-                return False
-        elif ast.strip_spans(condition) not in [ast.strip_spans(c) for c in later.conditions]:
+    for countries in first.country_lists:
+        if not any(c <= countries for c in later.country_lists):
             return False
-    first_amounts = amount_interval(first.conditions)
-    return _within(amount_interval(later.conditions), first_amounts)
+    if not (first.currencies - {None}) <= later.currencies:
+        return False
+    if any(c not in later.others for c in first.others):
+        return False
+    return _within(later.amounts, first.amounts)
