@@ -2,6 +2,10 @@
 
 1. parse + check of a generated 500-line ruleset (median of repeated runs; target <= 20 ms);
 2. decide() for 100 000 generated orders against a 20-block ruleset.
+
+The shared machine's speed changes from day to day, so it also times a fixed pure-Python loop:
+compare figures from different days only together with that reference. For a figure that does
+not move with the machine, count instructions (docs/performance.md says how).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import rules  # noqa: E402
 from rules.checker import check  # noqa: E402
-from rules.parser import lark_parser, parse  # noqa: E402
+from rules.parser import automaton, parse  # noqa: E402
 
 COUNTRIES = ["DE", "AT", "CH", "FR", "IT", "NL"]
 REGIONS = {"DE": ["BY", "BE", "NW", None], "AT": ["9", None], "CH": ["ZH", "GE", None]}
@@ -94,8 +98,20 @@ def median_ms(function, repeat: int) -> float:
     return statistics.median(times)
 
 
+def reference_ms() -> float:
+    """A fixed pure-Python workload (a million additions): the machine's speed right now."""
+
+    def loop():
+        total = 0
+        for number in range(1_000_000):
+            total += number
+        return total
+
+    return median_ms(loop, 5)
+
+
 def main() -> None:
-    lark_parser()  # built once per process; not part of a parse
+    automaton()  # Lark's table, built once per process; not part of a parse
     text = ruleset(500)
     assert len(text.splitlines()) == 500
     tree = parse(text)
@@ -110,6 +126,7 @@ def main() -> None:
         f"median {parse_ms:.1f} ms (target <= 20 ms: {verdict})"
     )
     print(f"format_rules of the same text: median {fmt_ms:.1f} ms")
+    print(f"reference loop (machine speed): median {reference_ms():.1f} ms")
 
     program = rules.compile_rules(ruleset(blocks=20))
     facts = list(orders(100_000))
