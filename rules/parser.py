@@ -204,12 +204,12 @@ class _Builders:
         return ast.Trigger(days, self.unit, span=_span_of(children))
 
     def after_step(self, children: list) -> ast.Step:
-        trigger, *actions = _values(children)
-        return ast.Step(trigger, tuple(actions), span=_span_of(children))
+        # trigger ":" action ("," action)*: the actions stand at every second place from 2
+        return ast.Step(children[0], tuple(children[2::2]), span=_span_of(children))
 
     def after_steps(self, children: list) -> ast.StepLine:
-        steps = tuple(c for c in children if c.__class__ is ast.Step)
-        return ast.StepLine("after", steps, span=_span_of(children))
+        # step (";" step)* ";"?: the steps stand at every second place
+        return ast.StepLine("after", tuple(children[::2]), span=_span_of(children))
 
     def first_steps(self, children: list) -> ast.StepLine:
         """`remind after 7, cancel and notify accounting after 21, release reservation`: each
