@@ -10,6 +10,7 @@ not move with the machine, count instructions (docs/performance.md says how).
 
 from __future__ import annotations
 
+import argparse
 import random
 import statistics
 import sys
@@ -110,7 +111,27 @@ def reference_ms() -> float:
     return median_ms(loop, 5)
 
 
+def count_only(times: int) -> None:
+    """Parse + check the 500-line text `times` times and nothing else, for counting instructions:
+    (count with N) - (count with 0), divided by N, is one parse + check (docs/performance.md)."""
+    text = ruleset(500)
+    check(parse(text))
+    for _ in range(times):
+        check(parse(text))
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--count-only",
+        type=int,
+        metavar="N",
+        help="only parse + check the 500-line text N times (run under valgrind)",
+    )
+    args = parser.parse_args()
+    if args.count_only is not None:
+        count_only(args.count_only)
+        return
     automaton()  # Lark's table, built once per process; not part of a parse
     text = ruleset(500)
     assert len(text.splitlines()) == 500
