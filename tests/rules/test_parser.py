@@ -228,3 +228,13 @@ def test_render_shows_the_line_and_a_caret():
     with pytest.raises(rules.RulesError) as caught:
         rules.compile_rules(text)
     assert str(caught.value) == diagnostic.render(text)
+
+
+def test_after_a_fee_currency_only_what_can_follow_a_reminder_is_expected():
+    """The currency of a fee is not the currency of an amount condition: the message lists the
+    reminder's options and separators, not conditions or a block's colon."""
+    (diagnostic,) = rules.check_text("cod after 3 days: remind with fee 2.50 EUR letter")
+    assert (diagnostic.line, diagnostic.column) == (1, 44)
+    assert '"by letter"' in diagnostic.message
+    assert "condition" not in diagnostic.message
+    assert '":"' not in diagnostic.message
