@@ -33,6 +33,7 @@ class Automaton:
 
     def __init__(self, lark: Lark, builders: type):
         table = lark.parse_interactive("").parser_state.parse_conf.parse_table
+        assert sorted(table.states) == list(range(len(table.states))), "states are 0..n-1"
         self.start_state = table.start_states[START]
         self.end_state = table.end_states[START]
         self.builders = builders

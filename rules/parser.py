@@ -90,17 +90,17 @@ def comments(source: str):
                 break
 
 
-# --- children: leaves, AST nodes and parts -----------------------------------------------------
+# --- children: leaves, AST nodes and headers ------------------------------------------------
 
 VALUES = frozenset({"NUMBER", "DATE", "CODE", "CUSTOMER_TYPE", "STRING", "WORD", "CHANNELS"})
 
 
-class Part(NamedTuple):
-    """What a rule that is not an AST node of its own (a level, a fee, a block's header) hands
-    to its parent: a value, and the children it came from (for the parent's span)."""
+class Header(NamedTuple):
+    """A block's header, handed to the block's builder: the payment-method word as written (lower
+    case), the conditions, and the children it came from (for the block's span)."""
 
-    name: str
-    value: object
+    alias: str
+    conditions: tuple
     children: list
 
 
@@ -109,13 +109,13 @@ _new = tuple.__new__  # Span(...) without the named tuple's Python-level __new__
 
 def _edge(children: list, last: bool):
     """The first (or last) leaf among `children` that is not layout, or the span of an AST node
-    there."""
+    there (a header counts by its own children)."""
     for child in reversed(children) if last else children:
         kind = child.__class__
         if kind is tuple:
             if child[0] not in LAYOUT:
                 return child
-        elif kind is Part:
+        elif kind is Header:
             found = _edge(child.children, last)
             if found is not None:
                 return found
@@ -174,13 +174,13 @@ class _Builders:
         blocks = tuple(c for c in children if c.__class__ is ast.Block)
         return ast.Ruleset(settings, blocks, span=_span_of(children))
 
-    def header(self, children: list) -> Part:
+    def header(self, children: list) -> Header:
         self.unit = False
         conditions = tuple(c for c in children[1:] if c.__class__ is not tuple)
-        return Part("header", (children[0][1].lower(), conditions), children)
+        return Header(children[0][1].lower(), conditions, children)
 
     def _block(self, children: list, multiline: bool) -> ast.Block:
-        alias, conditions = children[0].value
+        alias, conditions, _ = children[0]
         return ast.Block(
             method=ast.METHOD_ALIASES[alias],
             alias=alias,
