@@ -125,6 +125,8 @@ def _edge(children: list, last: bool):
 
 
 def _span_of(children: list) -> Span:
+    if not children:
+        return ast.NO_SPAN
     first, last = children[0], children[-1]
     if (  # the usual case: from a keyword to a value or keyword, on one line
         first.__class__ is tuple
