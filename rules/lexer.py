@@ -76,7 +76,7 @@ class Lexer:
         rows, words = self.rows, self.words
         line, line_start = 1, 0
         levels = [0]  # indentation of the open blocks
-        leaf = ("_NL", "", 1, 1, 1, 1)
+        leaf = ("_NL", "", 1, 1, 1, 1)  # the previous leaf, for errors and $END
         for match in _SCAN.finditer(text):
             kind = match.lastgroup
             value = match.group(kind)
