@@ -81,12 +81,13 @@ def _check_block(block: ast.Block, context: CheckContext | None, found: list) ->
     why = never_matches(block)
     if why:
         _error(found, f"this block can never match: {why}", header_span(block))
-    if not block.steps:
+    steps = block.steps
+    if not steps:
         found.append(Diagnostic.at("warning", "this block has no steps", header_span(block)))
     previous: ast.Step | None = None
     seen: dict[tuple[int, bool], ast.Step] = {}
     terminal: ast.Step | None = None
-    for step in block.steps:
+    for step in steps:
         trigger = step.trigger
         key = (trigger.days, trigger.business)
         if terminal is not None:
@@ -117,7 +118,11 @@ def _check_block(block: ast.Block, context: CheckContext | None, found: list) ->
 
 def _check_action(block, action: ast.Action, context, found: list) -> None:
     method = block.method
-    if isinstance(action, ast.Cancel) and method != "prepayment":
+    if isinstance(action, ast.Remind):  # the most frequent action first
+        if action.level is not None and action.level < 1:
+            _error(found, "expected a level of 1 or more", action.span)
+        _check_fee_currency(block, action, found)
+    elif isinstance(action, ast.Cancel) and method != "prepayment":
         what = "any payment method" if method == "any" else method
         _error(
             found,
@@ -141,10 +146,6 @@ def _check_action(block, action: ast.Action, context, found: list) -> None:
             if match:
                 message += f'; did you mean "{match[0]}"?'
             _error(found, message, action.span)
-    elif isinstance(action, ast.Remind):
-        if action.level is not None and action.level < 1:
-            _error(found, "expected a level of 1 or more", action.span)
-        _check_fee_currency(block, action, found)
     elif isinstance(action, ast.ChargeInterest) and not _valid_rate(action):
         _error(found, "expected an interest rate above 0 and at most 100 %", action.span)
 

@@ -76,8 +76,8 @@ class Automaton:
                     del stack[-size:]
                 else:
                     children = []
-                if spread:
-                    children = _splice(children, spread)
+                for at, place in spread:  # spliced children: their own children in their place
+                    children[place] = children[at]
                 value = children if build is None else build(context, children)
                 state = rows[stack[-1]][goto]
                 if state == end_state:  # only `start` goes there, on $END
@@ -88,36 +88,28 @@ class Automaton:
 
 
 def _reduction(rule, builders: type) -> tuple:
-    """(size, the rule to go to, which children to splice or None, the builder or None for a
-    rule that is spliced into its parent)."""
+    """(size, the rule to go to, the children to splice, the builder or None for a rule that is
+    spliced into its parent). A child to splice is `(position, slice)`, last first, so that
+    `children[slice] = children[position]` puts its own children in its place."""
     name = rule.alias or rule.origin.name
-    spread = tuple(not s.is_term and s.name.startswith("_") for s in rule.expansion)
+    spread = tuple(
+        (at, slice(at, at + 1))
+        for at, symbol in reversed(list(enumerate(rule.expansion)))
+        if not symbol.is_term and symbol.name.startswith("_")
+    )
     if name.startswith("_"):
         build = None
     else:
         build = getattr(builders, name, None)
         if build is None:
             raise TypeError(f"{builders.__name__} has no builder for the rule {name!r}")
-    return len(rule.expansion), _plain(rule.origin.name), spread if any(spread) else None, build
+    return len(rule.expansion), _plain(rule.origin.name), spread, build
 
 
 def _plain(name: str) -> str:
     """Lark names symbols with its Token (a str with a Python __eq__, slow as a dict key);
     the table is keyed with plain interned strings."""
     return sys.intern(str(name))
-
-
-def _splice(children: list, spread: tuple) -> list:
-    """The children with those of spliced rules in their place. A spliced rule's value is its
-    own list of children, which nothing else holds: the first one is extended in place, so a
-    left-recursive list (Lark's `x*`) grows without copying."""
-    out = children[0] if spread[0] else [children[0]]
-    for child, spliced in zip(children[1:], spread[1:], strict=True):
-        if spliced:
-            out.extend(child)
-        else:
-            out.append(child)
-    return out
 
 
 def _previous(values: list) -> tuple | None:

@@ -77,17 +77,22 @@ _COMMENT = re.compile(r'"[^"\n]*"|#[^\n]*')
 
 
 def comments(source: str):
-    """Comments with their positions (a `#` inside a quoted text is not a comment)."""
-    for number, line in enumerate(source.split("\n"), start=1):
-        for match in _COMMENT.finditer(line):
-            if match.group().startswith("#"):
-                start = match.start()
-                yield ast.Comment(
-                    match.group().rstrip(),
-                    own_line=not line[:start].strip(),
-                    span=Span(number, start + 1, number, len(line) + 1),
-                )
-                break
+    """Comments with their positions (a `#` inside a quoted text is not a comment). One scan of
+    the whole text: the lines are counted only up to each comment."""
+    line, line_start, counted = 1, 0, 0
+    for match in _COMMENT.finditer(source):
+        comment = match.group()
+        if comment[0] != "#":
+            continue
+        start = match.start()
+        line += source.count("\n", counted, start)
+        line_start = source.rfind("\n", 0, start) + 1
+        counted = start
+        yield ast.Comment(
+            comment.rstrip(),
+            own_line=not source[line_start:start].strip(),
+            span=Span(line, start - line_start + 1, line, match.end() - line_start + 1),
+        )
 
 
 # --- children: leaves, AST nodes and headers ------------------------------------------------
