@@ -99,9 +99,11 @@ class Lexer:
                     leaf = ("_NL", value, line, column, end_line, len(value) - cut)
                     yield leaf
                     line, line_start = end_line, start + cut + 1
-                    for indentation in _indentation(value[cut + 1 :], levels, leaf):
-                        leaf = indentation
-                        yield leaf
+                    indent_text = value[cut + 1 :]
+                    if len(indent_text) != levels[-1] or "\t" in indent_text:  # not as before
+                        for indentation in _indentation(indent_text, levels, leaf):
+                            leaf = indentation
+                            yield leaf
                 else:  # a comment at the very end of the text
                     leaf = ("_NL", value, line, column, line, column + len(value))
                     yield leaf
