@@ -160,6 +160,12 @@ def _whole(leaf: tuple, what: str) -> int:
     return int(leaf[1])
 
 
+def _once(given, option: tuple, what: str) -> None:
+    """A reminder's option may be written once: a second one would silently win."""
+    if given is not None:
+        raise error(f"this reminder already has {what}; give each option once", _leaf_span(option))
+
+
 def _values(children: list) -> list:
     """Children without keywords, punctuation and layout."""
     return [c for c in children if c.__class__ is not tuple or c[0] in VALUES]
@@ -300,25 +306,28 @@ class _Builders:
     # --- actions -----------------------------------------------------------------------------
 
     def remind(self, children: list) -> ast.Remind:
-        """`remind` and its options in any order: `level N`, `by email and letter`,
-        `with fee N [EUR|CHF]` (a number is a level after `level`, else a fee)."""
-        level, channels, fee, currency = None, (), None, None
-        previous = ""
+        """`remind` and its options in any order, each at most once: `level N`,
+        `by email and letter`, `with fee N [EUR|CHF]` (a number is a level after `level`, else a
+        fee)."""
+        level, channels, fee, currency = None, None, None, None
+        previous = children[0]
         for leaf in children:
             kind = leaf[0]
             if kind == "NUMBER":
-                if previous == "LEVEL":
+                if previous[0] == "LEVEL":
+                    _once(level, previous, "a level")
                     level = _whole(leaf, "a whole level number")
                 else:
+                    _once(fee, previous, "a fee")
                     fee = Decimal(leaf[1])
             elif kind == "CHANNELS":  # "by email and letter"
+                _once(channels, leaf, "its channels")
                 words = re.findall(r"e-?mail|letter", leaf[1].lower())
-                found = tuple("email" if w != "letter" else w for w in words)
-                channels = tuple(dict.fromkeys(channels + found))
+                channels = tuple(dict.fromkeys("email" if w != "letter" else w for w in words))
             elif kind in ("EUR", "CHF"):
                 currency = kind
-            previous = kind
-        return ast.Remind(level, channels, fee, currency, span=_span_of(children))
+            previous = leaf
+        return ast.Remind(level, channels or (), fee, currency, span=_span_of(children))
 
     def notify(self, children: list) -> ast.Notify:
         kind, value = children[-1][:2]

@@ -202,6 +202,9 @@ ERRORS = [
     ("apply to orders from 2026-02-30", 1, 22, ["not a valid date"]),
     ("at least 7 dayz between reminders", 1, 12, ['did you mean "day"?']),
     ("\n\nrechnung after 14 days: remind level x", 3, 38, ["a level number"]),
+    ("vorkasse after 3 days: remind level 1 level 2", 1, 39, ["already has a level"]),
+    ("vorkasse after 3 days: remind with fee 2 with fee 3", 1, 47, ["already has a fee"]),
+    ("vorkasse after 3 days: remind by email by letter", 1, 40, ["already has its channels"]),
 ]
 
 
