@@ -112,8 +112,8 @@ def _check_block(block: ast.Block, context: CheckContext | None, found: list) ->
         previous = step
         for action in step.actions:
             _check_action(block, action, context, found)
-        if terminal is None and any(a.kind in ast.TERMINAL_KINDS for a in step.actions):
-            terminal = step
+            if terminal is None and action.kind in ast.TERMINAL_KINDS:
+                terminal = step  # it ends dunning: no later step may come
 
 
 def _check_action(block, action: ast.Action, context, found: list) -> None:
