@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,18 +65,32 @@ class OpenOrder:
         self.rules_version_id, self.facts, self.history = rules_version_id, facts, history
 
 
+_paused = 0  # how many _bulk() blocks are open, in any thread
+_paused_lock = threading.Lock()
+_reenable = False  # whether the collector was on when the first of them began
+
+
 @contextmanager
 def _bulk() -> Iterator[None]:
     """No cyclic garbage collection while many small objects are made: the collector would walk
     every one of them again and again (it doubled the load time of 40 000 orders). Nothing made
-    here forms cycles; the collector runs as usual afterwards."""
-    was_enabled = gc.isenabled()
-    gc.disable()
+    here forms cycles; the collector runs as usual afterwards. The switch is process-wide and
+    the portal serves previews from several threads, so the last block to end turns the
+    collector back on, under a lock (two blocks checking and switching it unlocked could leave
+    it off for good)."""
+    global _paused, _reenable
+    with _paused_lock:
+        if _paused == 0:
+            _reenable = gc.isenabled()
+            gc.disable()
+        _paused += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _paused_lock:
+            _paused -= 1
+            if _paused == 0 and _reenable:
+                gc.enable()
 
 
 def _open_condition(merchant_id: int):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
@@ -171,3 +172,16 @@ def test_preview_reads_tags_amounts_and_dates_as_the_rules_need_them(card_mercha
     text = 'rechnung tag is "wholesale" amount over 1200.49 after 3 days: remind\n'
     result = preview.compare(card_merchant, text, day(17))
     assert [numbers(r.candidate) for r in result.rows] == [["W-1"]]
+
+
+def test_overlapping_previews_keep_the_collector_off_until_the_last_one_ends():
+    """Two previews in two portal threads overlap: the first to end must not switch the
+    garbage collector on under the other, and the last to end switches it back on."""
+    assert gc.isenabled()
+    first, second = preview._bulk(), preview._bulk()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
