@@ -36,8 +36,9 @@ def check(ruleset: ast.Ruleset, context: CheckContext | None = None) -> list[Dia
     # per payment method, the blocks so far that could shadow a later block of that method
     earlier: dict[str, list[tuple[ast.Block, Reach]]] = {m: [] for m in METHODS}
     for block in ruleset.blocks:
-        _check_block(block, context, found)
-        later = reach(block)
+        settings = block.settings
+        later = reach(block, settings)
+        _check_block(block, settings, later, context, found)
         for other, other_reach in earlier[block.method]:
             if covers(other_reach, later):
                 found.append(
@@ -76,9 +77,11 @@ def _check_settings(settings, found: list) -> None:
             _error(found, f"expected at most {MAX_DAYS} days here", setting.span)
 
 
-def _check_block(block: ast.Block, context: CheckContext | None, found: list) -> None:
-    _check_settings(block.settings, found)
-    why = never_matches(block)
+def _check_block(
+    block: ast.Block, settings, block_reach: Reach, context: CheckContext | None, found: list
+) -> None:
+    _check_settings(settings, found)
+    why = never_matches(block, block_reach)
     if why:
         _error(found, f"this block can never match: {why}", header_span(block))
     steps = block.steps
@@ -237,15 +240,15 @@ def _values(block: ast.Block, kind, attribute: str) -> list:
     return [getattr(c, attribute) for c in block.conditions if isinstance(c, kind)]
 
 
-def never_matches(block: ast.Block) -> str | None:
-    countries = _values(block, ast.CountryCondition, "countries")
-    if countries and not set.intersection(*(set(c) for c in countries)):
+def never_matches(block: ast.Block, r: Reach) -> str | None:
+    """Why no order can match the block (whose reach is `r`), or None."""
+    if r.country_lists and not frozenset.intersection(*r.country_lists):
         return "no country is in every country list"
-    if len(set(_values(block, ast.CustomerCondition, "customer_type"))) > 1:
+    if len({c.customer_type for c in r.others if c.__class__ is ast.CustomerCondition}) > 1:
         return "a customer cannot be both b2b and b2c"
-    if len(set(_values(block, ast.LanguageCondition, "language"))) > 1:
+    if len({c.language for c in r.others if c.__class__ is ast.LanguageCondition}) > 1:
         return "an order has only one language"
-    if _empty(*amount_interval(block.conditions)):
+    if _empty(*r.amounts):
         return "no amount meets all the amount conditions"
     if block_currencies(block) == set():
         return "the amount's currency does not fit the countries"
@@ -264,10 +267,6 @@ def _within(inner, outer) -> bool:
     )
 
 
-def _apply_from(block: ast.Block):
-    return next((s.on for s in block.settings if isinstance(s, ast.ApplyFrom)), None)
-
-
 class Reach(NamedTuple):
     """What decides which orders a block matches, worked out once per block for `covers`."""
 
@@ -279,11 +278,12 @@ class Reach(NamedTuple):
     others: tuple  # its other conditions, without spans
 
 
-def reach(block: ast.Block) -> Reach:
+def reach(block: ast.Block, settings: tuple) -> Reach:
+    """The block's reach; `settings` are the block's own (`block.settings`)."""
     conditions = block.conditions
     return Reach(
         block.method,
-        _apply_from(block),
+        next((s.on for s in settings if s.__class__ is ast.ApplyFrom), None),
         tuple(frozenset(c) for c in _values(block, ast.CountryCondition, "countries")),
         frozenset(_values(block, ast.AmountCondition, "currency")),
         amount_interval(conditions),

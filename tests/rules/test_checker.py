@@ -28,9 +28,10 @@ ERRORS = [
     ('vorkasse after 14 days: notify "not-an-address@"', 1, 25, "not a valid email"),
     ("rechnung country in CH after 14 days: remind with fee 5 EUR", 1, 39, "in CHF"),
     ("rechnung country in DE, AT after 14 days: remind with fee 5 CHF", 1, 43, "in EUR"),
-    ("rechnung amount over 100 amount under 50 after 9 days: remind", 1, 1, "never match"),
+    ("rechnung amount over 100 amount under 50 after 9 days: remind", 1, 1, "all the amount"),
     ("rechnung customer is b2b customer is b2c after 9 days: remind", 1, 1, "both b2b and b2c"),
-    ("rechnung country in DE country in AT after 9 days: remind", 1, 1, "never match"),
+    ("rechnung country in DE country in AT after 9 days: remind", 1, 1, "every country list"),
+    ("rechnung language is de language is fr after 9 days: remind", 1, 1, "only one language"),
     ("rechnung country in DE amount over 5 CHF after 9 days: remind", 1, 1, "currency"),
     (
         "rechnung:\n    after 9 days: remind\n    at least 3 days between reminders\n"
@@ -109,6 +110,8 @@ def test_warnings_do_not_block_compiling(text, line, column, words):
         "rechnung after 5 days: remind",
         "rechnung amount over 5 CHF after 9 days: remind\n"
         "rechnung amount over 5 after 3 days: remind",
+        "rechnung language is fr language is FR customer is b2b customer is b2b country in DE, AT"
+        " country in AT, CH after 9 days: remind",
     ],
 )
 def test_blocks_that_can_still_be_reached_are_fine(text):
