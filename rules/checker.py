@@ -273,7 +273,7 @@ class Reach(NamedTuple):
     method: str
     start: date | None  # the block's `apply to orders from`
     country_lists: tuple[frozenset[str], ...]
-    currencies: frozenset[str | None]  # of its amount conditions
+    currencies: frozenset[str]  # named by its amount conditions (`amount over 5 CHF`)
     amounts: tuple  # amount_interval
     others: tuple  # its other conditions, without spans
 
@@ -285,7 +285,7 @@ def reach(block: ast.Block, settings: tuple) -> Reach:
         block.method,
         next((s.on for s in settings if s.__class__ is ast.ApplyFrom), None),
         tuple(frozenset(c) for c in _values(block, ast.CountryCondition, "countries")),
-        frozenset(_values(block, ast.AmountCondition, "currency")),
+        frozenset(filter(None, _values(block, ast.AmountCondition, "currency"))),
         amount_interval(conditions),
         tuple(
             ast.strip_spans(c)
@@ -302,11 +302,15 @@ def covers(first: Reach, later: Reach) -> bool:
         return False
     if first.start is not None and (later.start is None or later.start < first.start):
         return False
-    for countries in first.country_lists:
-        if not any(c <= countries for c in later.country_lists):
+    for countries in first.country_lists:  # each of first's lists holds one of later's
+        for other in later.country_lists:
+            if other <= countries:
+                break
+        else:
             return False
-    if not (first.currencies - {None}) <= later.currencies:
+    if not first.currencies <= later.currencies:
         return False
-    if any(c not in later.others for c in first.others):
-        return False
+    for condition in first.others:
+        if condition not in later.others:
+            return False
     return _within(later.amounts, first.amounts)
