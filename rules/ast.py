@@ -236,6 +236,22 @@ class Ruleset(Node):
     comments: tuple[Comment, ...] = ()
 
 
+def constructor(cls):
+    """A faster `cls(*fields, span=span)`: positional, the fields in order and the span last.
+
+    A frozen dataclass's __init__ sets each field through object.__setattr__; this sets the
+    slots directly, in half the instructions, and makes the same node. The parser makes
+    thousands of nodes per file. Generated like dataclasses' own __init__ (no defaults)."""
+    names = [f.name for f in dataclasses.fields(cls) if f.name != "span"] + ["span"]
+    scope = {"new": object.__new__, "cls": cls}
+    scope |= {f"set_{name}": getattr(cls, name).__set__ for name in names}
+    body = "".join(f"    set_{name}(node, {name})\n" for name in names)
+    exec(f"def make({', '.join(names)}):\n    node = new(cls)\n{body}    return node\n", scope)
+    make = scope["make"]
+    make.__qualname__ = f"constructor({cls.__name__})"
+    return make
+
+
 def strip_spans(node):
     """The same tree with every span replaced by NO_SPAN (for structural comparison)."""
     if isinstance(node, tuple):

@@ -111,6 +111,16 @@ class Header(NamedTuple):
 
 _new = tuple.__new__  # Span(...) without the named tuple's Python-level __new__
 
+# The nodes a file has by the hundred, made by ast.constructor (positional, span last).
+_Trigger = ast.constructor(ast.Trigger)
+_Step = ast.constructor(ast.Step)
+_StepLine = ast.constructor(ast.StepLine)
+_Remind = ast.constructor(ast.Remind)
+_Notify = ast.constructor(ast.Notify)
+_AmountCondition = ast.constructor(ast.AmountCondition)
+_CountryCondition = ast.constructor(ast.CountryCondition)
+_Block = ast.constructor(ast.Block)
+
 
 def _edge(children: list, last: bool):
     """The first (or last) leaf among `children` that is not layout, or the span of an AST node
@@ -194,13 +204,13 @@ class _Builders:
 
     def _block(self, children: list, multiline: bool) -> ast.Block:
         alias, conditions, _ = children[0]
-        return ast.Block(
-            method=ast.METHOD_ALIASES[alias],
-            alias=alias,
-            conditions=conditions,
-            body=tuple(c for c in children[1:] if c.__class__ is not tuple),
-            multiline=multiline,
-            span=_span_of(children),
+        return _Block(
+            ast.METHOD_ALIASES[alias],
+            alias,
+            conditions,
+            tuple(c for c in children[1:] if c.__class__ is not tuple),  # body
+            multiline,
+            _span_of(children),
         )
 
     def multi_block(self, children: list) -> ast.Block:
@@ -214,15 +224,15 @@ class _Builders:
         if len(children) > 2:
             self.unit = children[2][0] == "BUSINESS"
         days = _whole(children[1], "a whole number of days")
-        return ast.Trigger(days, self.unit, span=_span_of(children))
+        return _Trigger(days, self.unit, _span_of(children))
 
     def after_step(self, children: list) -> ast.Step:
         # trigger ":" action ("," action)*: the actions stand at every second place from 2
-        return ast.Step(children[0], tuple(children[2::2]), span=_span_of(children))
+        return _Step(children[0], tuple(children[2::2]), _span_of(children))
 
     def after_steps(self, children: list) -> ast.StepLine:
         # step (";" step)* ";"?: the steps stand at every second place
-        return ast.StepLine("after", tuple(children[::2]), span=_span_of(children))
+        return _StepLine("after", tuple(children[::2]), _span_of(children))
 
     def first_steps(self, children: list) -> ast.StepLine:
         """`remind after 7, cancel and notify accounting after 21, release reservation`: each
@@ -235,7 +245,7 @@ class _Builders:
             if kind is ast.Trigger:
                 first, last = pending[0].span, item.span
                 span = Span(first.line, first.column, last.end_line, last.end_column)
-                steps.append(ast.Step(item, tuple(pending), span=span))
+                steps.append(_Step(item, tuple(pending), span))
                 pending = []
             elif kind is not tuple:  # an action (the leaves are commas and "and")
                 pending.append(item)
@@ -251,7 +261,7 @@ class _Builders:
                 last.actions + tuple(pending),
                 span=Span(last.span.line, last.span.column, end.end_line, end.end_column),
             )
-        return ast.StepLine("first", tuple(steps), span=_span_of(children))
+        return _StepLine("first", tuple(steps), _span_of(children))
 
     # --- conditions --------------------------------------------------------------------------
 
@@ -261,13 +271,11 @@ class _Builders:
         op = " ".join(c[1].lower() for c in children[1 : at - 1])
         op = {"above": "over", "below": "under"}.get(op, op)
         currency = children[at][1].upper() if len(children) > at else None
-        return ast.AmountCondition(
-            op, Decimal(children[at - 1][1]), currency, span=_span_of(children)
-        )
+        return _AmountCondition(op, Decimal(children[at - 1][1]), currency, _span_of(children))
 
     def country_cond(self, children: list) -> ast.CountryCondition:
         codes = tuple(dict.fromkeys(c[1].upper() for c in children if c[0] == "CODE"))
-        return ast.CountryCondition(codes, span=_span_of(children))
+        return _CountryCondition(codes, _span_of(children))
 
     def customer_cond(self, children: list) -> ast.CustomerCondition:
         return ast.CustomerCondition(children[-1][1].lower(), span=_span_of(children))
@@ -327,12 +335,12 @@ class _Builders:
             elif kind in ("EUR", "CHF"):
                 currency = kind
             previous = leaf
-        return ast.Remind(level, channels or (), fee, currency, span=_span_of(children))
+        return _Remind(level, channels or (), fee, currency, _span_of(children))
 
     def notify(self, children: list) -> ast.Notify:
         kind, value = children[-1][:2]
         recipient = value[1:-1] if kind == "STRING" else value.lower()
-        return ast.Notify(recipient, span=_span_of(children))
+        return _Notify(recipient, _span_of(children))
 
     def charge_interest(self, children: list) -> ast.ChargeInterest:
         numbers = _values(children)
