@@ -160,6 +160,11 @@ def _span_of(children: list) -> Span:
     return _new(Span, (line, column, last.end_line, last.end_column))
 
 
+def _between(first: Span, last: Span) -> Span:
+    """From the start of `first` to the end of `last`."""
+    return _new(Span, (first[0], first[1], last[2], last[3]))
+
+
 def _leaf_span(leaf: tuple) -> Span:
     return Span(*leaf[2:])
 
@@ -228,11 +233,15 @@ class _Builders:
 
     def after_step(self, children: list) -> ast.Step:
         # trigger ":" action ("," action)*: the actions stand at every second place from 2
-        return _Step(children[0], tuple(children[2::2]), _span_of(children))
+        actions = tuple(children[2::2])
+        return _Step(children[0], actions, _between(children[0].span, actions[-1].span))
 
     def after_steps(self, children: list) -> ast.StepLine:
         # step (";" step)* ";"?: the steps stand at every second place
-        return _StepLine("after", tuple(children[::2]), _span_of(children))
+        steps = tuple(children[::2])
+        if children[-1].__class__ is tuple:  # a closing ";"
+            return _StepLine("after", steps, _span_of(children))
+        return _StepLine("after", steps, _between(steps[0].span, steps[-1].span))
 
     def first_steps(self, children: list) -> ast.StepLine:
         """`remind after 7, cancel and notify accounting after 21, release reservation`: each
@@ -243,9 +252,7 @@ class _Builders:
         for item in children:
             kind = item.__class__
             if kind is ast.Trigger:
-                first, last = pending[0].span, item.span
-                span = Span(first.line, first.column, last.end_line, last.end_column)
-                steps.append(_Step(item, tuple(pending), span))
+                steps.append(_Step(item, tuple(pending), _between(pending[0].span, item.span)))
                 pending = []
             elif kind is not tuple:  # an action (the leaves are commas and "and")
                 pending.append(item)
@@ -255,13 +262,13 @@ class _Builders:
                     'expected "after N days" to say when these actions happen', pending[0].span
                 )
             last = steps[-1]
-            end = pending[-1].span
             steps[-1] = ast.Step(
                 last.trigger,
                 last.actions + tuple(pending),
-                span=Span(last.span.line, last.span.column, end.end_line, end.end_column),
+                span=_between(last.span, pending[-1].span),
             )
-        return _StepLine("first", tuple(steps), _span_of(children))
+        # an action first, an action or a trigger last
+        return _StepLine("first", tuple(steps), _between(children[0].span, children[-1].span))
 
     # --- conditions --------------------------------------------------------------------------
 
