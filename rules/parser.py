@@ -120,6 +120,9 @@ _Notify = ast.constructor(ast.Notify)
 _AmountCondition = ast.constructor(ast.AmountCondition)
 _CountryCondition = ast.constructor(ast.CountryCondition)
 _Block = ast.constructor(ast.Block)
+_Cancel = ast.constructor(ast.Cancel)
+_ReleaseReservation = ast.constructor(ast.ReleaseReservation)
+_HandOverToCollection = ast.constructor(ast.HandOverToCollection)
 
 
 def _edge(children: list, last: bool):
@@ -204,8 +207,8 @@ class _Builders:
 
     def header(self, children: list) -> Header:
         self.unit = False
-        conditions = tuple(c for c in children[1:] if c.__class__ is not tuple)
-        return Header(children[0][1].lower(), conditions, children)
+        conditions = tuple([c for c in children[1:] if c.__class__ is not tuple])
+        return _new(Header, (children[0][1].lower(), conditions, children))
 
     def _block(self, children: list, multiline: bool) -> ast.Block:
         alias, conditions, _ = children[0]
@@ -359,13 +362,13 @@ class _Builders:
         return ast.SendWebhook(children[-1][1][1:-1], span=_span_of(children))
 
     def cancel(self, children: list) -> ast.Cancel:
-        return ast.Cancel(span=_span_of(children))
+        return _Cancel(_span_of(children))
 
     def mark_overdue(self, children: list) -> ast.MarkOverdue:
         return ast.MarkOverdue(span=_span_of(children))
 
     def release_reservation(self, children: list) -> ast.ReleaseReservation:
-        return ast.ReleaseReservation(span=_span_of(children))
+        return _ReleaseReservation(_span_of(children))
 
     def hand_over_to_collection(self, children: list) -> ast.HandOverToCollection:
-        return ast.HandOverToCollection(span=_span_of(children))
+        return _HandOverToCollection(_span_of(children))
