@@ -178,10 +178,12 @@ def _whole(leaf: tuple, what: str) -> int:
     return int(leaf[1])
 
 
-def _once(given, option: tuple, what: str) -> None:
-    """A reminder's option may be written once: a second one would silently win."""
+def _once(given, children: list, start: int, end: int, what: str) -> None:
+    """A reminder's option may be written once (a second one would silently win): the error
+    marks the second one, `children[start:end]`."""
     if given is not None:
-        raise error(f"this reminder already has {what}; give each option once", _leaf_span(option))
+        message = f"this reminder already has {what}; give each option once"
+        raise error(message, _span_of(children[start:end]))
 
 
 def _values(children: list) -> list:
@@ -325,26 +327,28 @@ class _Builders:
 
     def remind(self, children: list) -> ast.Remind:
         """`remind` and its options in any order, each at most once: `level N`,
-        `by email and letter`, `with fee N [EUR|CHF]` (a number is a level after `level`, else a
-        fee)."""
+        `by email and letter`, `with fee N [EUR|CHF]`."""
         level, channels, fee, currency = None, None, None, None
-        previous = children[0]
-        for leaf in children:
-            kind = leaf[0]
-            if kind == "NUMBER":
-                if previous[0] == "LEVEL":
-                    _once(level, previous, "a level")
-                    level = _whole(leaf, "a whole level number")
-                else:
-                    _once(fee, previous, "a fee")
-                    fee = Decimal(leaf[1])
-            elif kind == "CHANNELS":  # "by email and letter"
-                _once(channels, leaf, "its channels")
-                words = re.findall(r"e-?mail|letter", leaf[1].lower())
+        at, end = 1, len(children)
+        while at < end:
+            start = at
+            kind = children[at][0]
+            if kind == "LEVEL":  # level N
+                at += 2
+                _once(level, children, start, at, "a level")
+                level = _whole(children[at - 1], "a whole level number")
+            elif kind == "WITH":  # with fee N [EUR|CHF]
+                at += 3
+                fee_given, fee = fee, Decimal(children[at - 1][1])
+                if at < end and children[at][0] in ("EUR", "CHF"):
+                    currency = children[at][0]
+                    at += 1
+                _once(fee_given, children, start, at, "a fee")
+            else:  # CHANNELS: by email, by letter, by email and letter
+                at += 1
+                _once(channels, children, start, at, "its channels")
+                words = re.findall(r"e-?mail|letter", children[start][1].lower())
                 channels = tuple(dict.fromkeys("email" if w != "letter" else w for w in words))
-            elif kind in ("EUR", "CHF"):
-                currency = kind
-            previous = leaf
         return _Remind(level, channels or (), fee, currency, _span_of(children))
 
     def notify(self, children: list) -> ast.Notify:

@@ -203,7 +203,7 @@ ERRORS = [
     ("at least 7 dayz between reminders", 1, 12, ['did you mean "day"?']),
     ("\n\nrechnung after 14 days: remind level x", 3, 38, ["a level number"]),
     ("vorkasse after 3 days: remind level 1 level 2", 1, 39, ["already has a level"]),
-    ("vorkasse after 3 days: remind with fee 2 with fee 3", 1, 47, ["already has a fee"]),
+    ("vorkasse after 3 days: remind with fee 2 with fee 3", 1, 42, ["already has a fee"]),
     ("vorkasse after 3 days: remind by email by letter", 1, 40, ["already has its channels"]),
 ]
 
