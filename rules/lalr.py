@@ -77,7 +77,11 @@ class Automaton:
                 else:
                     children = []
                 for at, place in spread:  # spliced children: their own children in their place
-                    children[place] = children[at]
+                    if at:
+                        children[place] = children[at]
+                    else:  # a left-recursive list (Lark's `x*`) grows in place, not copied
+                        children[0] += children[1:]
+                        children = children[0]
                 value = children if build is None else build(context, children)
                 state = rows[stack[-1]][goto]
                 if state == end_state:  # only `start` goes there, on $END
@@ -90,7 +94,8 @@ class Automaton:
 def _reduction(rule, builders: type) -> tuple:
     """(size, the rule to go to, the children to splice, the builder or None for a rule that is
     spliced into its parent). A child to splice is `(position, slice)`, last first, so that
-    `children[slice] = children[position]` puts its own children in its place."""
+    `children[slice] = children[position]` puts its own children in its place. A spliced rule's
+    value is its own list of children, which nothing else holds."""
     name = rule.alias or rule.origin.name
     spread = tuple(
         (at, slice(at, at + 1))
