@@ -121,6 +121,7 @@ _AmountCondition = ast.constructor(ast.AmountCondition)
 _CountryCondition = ast.constructor(ast.CountryCondition)
 _Block = ast.constructor(ast.Block)
 _Cancel = ast.constructor(ast.Cancel)
+_MarkOverdue = ast.constructor(ast.MarkOverdue)
 _ReleaseReservation = ast.constructor(ast.ReleaseReservation)
 _HandOverToCollection = ast.constructor(ast.HandOverToCollection)
 
@@ -369,7 +370,7 @@ class _Builders:
         return _Cancel(_span_of(children))
 
     def mark_overdue(self, children: list) -> ast.MarkOverdue:
-        return ast.MarkOverdue(span=_span_of(children))
+        return _MarkOverdue(_span_of(children))
 
     def release_reservation(self, children: list) -> ast.ReleaseReservation:
         return _ReleaseReservation(_span_of(children))
