@@ -188,6 +188,15 @@ class NoMailOnHolidays(Setting):
 
 
 @dataclass(frozen=True, slots=True)
+class MissedSteps(Setting):
+    """`on missed steps: escalate in order` (the default) or `on missed steps: skip to the
+    latest`: what the run does when several steps of an order are due at once."""
+
+    name: ClassVar[str] = "missed_steps"
+    mode: str = "in_order"  # "in_order" | "latest"
+
+
+@dataclass(frozen=True, slots=True)
 class ApplyFrom(Setting):
     name: ClassVar[str] = "apply_from"
     on: date
