@@ -87,9 +87,6 @@ class SendWebhook(Action):
     name: str = ""
 
 
-TERMINAL_KINDS = frozenset({"cancel", "hand_over_to_collection"})
-
-
 # --- steps -----------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from rules import ast
+from rules.actions import NEEDS_REMINDER, TERMINAL_KINDS
 from rules.ast import Span
 from rules.diagnostics import Diagnostic
 
@@ -33,12 +34,15 @@ class CheckContext:
 def check(ruleset: ast.Ruleset, context: CheckContext | None = None) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     _check_settings(ruleset.settings, found)
+    file_mode = _missed_steps(ruleset.settings, "in_order")
     # per payment method, the blocks so far that could shadow a later block of that method
     earlier: dict[str, list[tuple[ast.Block, Reach]]] = {m: [] for m in METHODS}
     for block in ruleset.blocks:
         settings = block.settings
         later = reach(block, settings)
         _check_block(block, settings, later, context, found)
+        if _missed_steps(settings, file_mode) == "in_order":
+            _check_escalation(block, found)
         for other, other_reach in earlier[block.method]:
             if covers(other_reach, later):
                 found.append(
@@ -115,8 +119,41 @@ def _check_block(
         previous = step
         for action in step.actions:
             _check_action(block, action, context, found)
-            if terminal is None and action.kind in ast.TERMINAL_KINDS:
+            if terminal is None and action.kind in TERMINAL_KINDS:
                 terminal = step  # it ends dunning: no later step may come
+
+
+def _missed_steps(settings, default: str) -> str:
+    return next((s.mode for s in settings if s.__class__ is ast.MissedSteps), default)
+
+
+def _check_escalation(block: ast.Block, found: list) -> None:
+    """Escalating in order, a cancellation, a collection hand-over, interest or a fee comes
+    only after a reminder reached the order: say so where a block asks for one before any."""
+    reminded = False
+    for step in block.steps:
+        for action in step.actions:
+            if action.kind in NEEDS_REMINDER and not reminded:
+                found.append(
+                    Diagnostic.at(
+                        "warning",
+                        f"this never happens: no reminder comes before it in this block, and "
+                        f"escalating in order (the default) no {action.kind.replace('_', ' ')} "
+                        f"comes before a reminder reached the order; add a reminder step "
+                        f'before it, or write "on missed steps: skip to the latest"',
+                        action.span,
+                    )
+                )
+            elif isinstance(action, ast.Remind) and action.fee and not reminded:
+                found.append(
+                    Diagnostic.at(
+                        "warning",
+                        "no fee is charged on a first reminder: escalating in order (the "
+                        "default) a fee comes only after an earlier reminder reached the order",
+                        action.span,
+                    )
+                )
+        reminded = reminded or any(isinstance(a, ast.Remind) for a in step.actions)
 
 
 def _check_action(block, action: ast.Action, context, found: list) -> None:

@@ -9,8 +9,10 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 from rules import ast
+from rules.actions import NEEDS_REMINDER, SPECS
 from rules.calendar import add_business_days, is_business_day, next_business_day
 from rules.formatter import condition_text
+from rules.identity import block_identity, step_keys
 from rules.model import (
     CLOSED_STATUSES,
     BlockExplanation,
@@ -35,7 +37,8 @@ def _business_date(start: date, days: int, country: str, region: str | None) -> 
 
 @dataclass(frozen=True)
 class _Step:
-    key: str
+    key: str  # the stored identity (rules.identity)
+    name: str  # "prepayment/after 14 days", for people (and the keys before identity v1)
     trigger: ast.Trigger
     actions: tuple[ast.Action, ...]
     source_line: str
@@ -44,14 +47,45 @@ class _Step:
     reminds: bool
     first_remind: ast.Remind | None
     delta: timedelta  # the trigger's days, made once (due_on runs for every order and step)
+    needs_reminder: bool  # cancel, collection or interest: only after a reminder went out
+
+    @property
+    def level(self) -> int | None:
+        return self.first_remind.level if self.first_remind else None
 
     def due_on(self, facts: OrderFacts) -> date:
         if self.trigger.business:
             return _business_date(facts.due_on, self.trigger.days, facts.country, facts.region)
         return facts.due_on + self.delta
 
-    def planned(self, day: date) -> PlannedStep:
-        return PlannedStep(self.key, day, self.actions, self.source_line, self.line, self.label)
+    def after(self, previous: _Step, done_on: date, facts: OrderFacts) -> date:
+        """The day this step comes when the step before it went out on `done_on`: it keeps
+        its distance from that step (remind at 14, cancel at 21; the reminder went out on day
+        30, so the cancellation comes on day 37)."""
+        gap = self.trigger.days - previous.trigger.days
+        if self.trigger.business:
+            return _business_date(done_on, gap, facts.country, facts.region)
+        return done_on + timedelta(days=gap)
+
+    def done(self, facts: OrderFacts, history: OrderHistory) -> bool:
+        """Already done, by its identity or by the order's real state: a reminder of a level
+        the order already reached (by a rule or by hand) is done, whatever its day count."""
+        if self.key in history.done_steps:
+            return True
+        level = self.level
+        return level is not None and level <= history.level
+
+    def planned(self, day: date, actions=None) -> PlannedStep:
+        return PlannedStep(
+            self.key,
+            day,
+            actions if actions is not None else self.actions,
+            self.source_line,
+            self.line,
+            self.label,
+            self.name,
+            self.level,
+        )
 
 
 @dataclass(frozen=True)
@@ -61,6 +95,7 @@ class _Settings:
     claim_pause: int = DEFAULT_CLAIM_PAUSE
     no_mail: bool = False
     apply_from: date | None = None
+    missed_steps: str = "in_order"  # or "latest": see ast.MissedSteps
 
     def merged(self, settings) -> _Settings:
         """Block settings override the file's settings of the same kind."""
@@ -70,17 +105,21 @@ class _Settings:
                 changes["no_mail"] = True
             elif isinstance(s, ast.ApplyFrom):
                 changes["apply_from"] = s.on
+            elif isinstance(s, ast.MissedSteps):
+                changes["missed_steps"] = s.mode
             else:
                 changes[s.name] = s.days
         return dataclasses.replace(self, **changes)
 
 
 class _Block:
-    def __init__(self, block: ast.Block, label: str, settings: _Settings, lines: list[str]):
+    def __init__(
+        self, block: ast.Block, label: str, settings: _Settings, lines: list[str], occurrence=1
+    ):
         self.block = block
         self.label = label
         self.settings = settings
-        self.steps = _compile_steps(block, label, lines)
+        self.steps = _compile_steps(block, label, lines, occurrence)
         self.tests = [_condition_test(c) for c in block.conditions]
 
     def matches(self, facts: OrderFacts) -> bool:
@@ -103,16 +142,40 @@ class _Block:
                 return _condition_failure(condition, facts)
         return None
 
-    def pending(self, done: frozenset[str]) -> list[_Step]:
+    @property
+    def in_order(self) -> bool:
+        return self.settings.missed_steps == "in_order"
+
+    def pending(self, facts: OrderFacts, history: OrderHistory) -> list[_Step]:
         """Steps after the last one already done (earlier ones are passed over for good)."""
         for index in range(len(self.steps) - 1, -1, -1):
-            if self.steps[index].key in done:
+            if self.steps[index].done(facts, history):
                 return self.steps[index + 1 :]
         return self.steps
 
+    def next_in_order(self, facts: OrderFacts, history: OrderHistory):
+        """Escalating in order: (the first step not yet done, the day it comes), or None when
+        none can come (all done, or it needs a reminder that never went out)."""
+        pending = self.pending(facts, history)
+        if not pending:
+            return None
+        step = pending[0]
+        if step.needs_reminder and history.level == 0:
+            return None
+        day = step.due_on(facts)
+        index = len(self.steps) - len(pending)
+        if index:
+            previous = self.steps[index - 1]
+            done_on = history.done_on.get(previous.key)
+            if done_on is None and previous.level is not None:
+                done_on = history.level_on.get(previous.level)
+            if done_on is not None:
+                day = max(day, step.after(previous, done_on, facts))
+        return step, day
 
-def _compile_steps(block: ast.Block, label: str, lines: list[str]) -> list[_Step]:
-    steps, level = [], 0
+
+def _compile_steps(block: ast.Block, label: str, lines: list[str], occurrence: int) -> list[_Step]:
+    resolved, level = [], 0
     for step in block.steps:
         actions = []
         for action in step.actions:
@@ -120,20 +183,26 @@ def _compile_steps(block: ast.Block, label: str, lines: list[str]) -> list[_Step
                 level = action.level if action.level is not None else level + 1
                 action = dataclasses.replace(action, level=level)
             actions.append(action)
+        resolved.append(tuple(actions))
+    steps = []
+    keys = step_keys(block, resolved, occurrence)
+    for step, actions, key in zip(block.steps, resolved, keys, strict=True):
         line = step.span.line
         source = lines[line - 1] if 1 <= line <= len(lines) else ""
         reminders = [a for a in actions if isinstance(a, ast.Remind)]
         steps.append(
             _Step(
-                key=f"{label}/{step.trigger.text}",
+                key=key,
+                name=f"{label}/{step.trigger.text}",
                 trigger=step.trigger,
-                actions=tuple(actions),
+                actions=actions,
                 source_line=source,
                 line=line,
                 label=label,
                 reminds=bool(reminders),
                 first_remind=reminders[0] if reminders else None,
                 delta=timedelta(days=step.trigger.days),
+                needs_reminder=any(a.kind in NEEDS_REMINDER for a in actions),
             )
         )
     return steps
@@ -193,10 +262,13 @@ class Program:
         self.warnings = list(warnings)
         lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         base = _Settings().merged(ruleset.settings)
-        self._blocks = [
-            _Block(block, label, base.merged(block.settings), lines)
-            for block, label in zip(ruleset.blocks, block_labels(ruleset.blocks), strict=True)
-        ]
+        self._blocks = []
+        seen: dict[str, int] = {}
+        for block, label in zip(ruleset.blocks, block_labels(ruleset.blocks), strict=True):
+            head = repr(block_identity(block))
+            seen[head] = seen.get(head, 0) + 1
+            settings = base.merged(block.settings)
+            self._blocks.append(_Block(block, label, settings, lines, seen[head]))
 
     @property
     def applies_from(self) -> date | None:
@@ -257,9 +329,13 @@ class Program:
         return history.payment_claimed_on + timedelta(days=block.settings.claim_pause)
 
     def decide(self, facts: OrderFacts, history: OrderHistory, today: date) -> Decision | None:
-        """The step that fires today. Catch-up: when several steps are due, only the latest
-        fires and the earlier ones come back in .skipped. None when nothing is due, or the
-        order is paid, cancelled, blocked, or the customer's payment claim is still pending."""
+        """The step that fires today, or None when nothing is due, or the order is paid,
+        cancelled, blocked, or the customer's payment claim is still pending.
+
+        When several steps are due at once (missed runs, a late activation, an order imported
+        late): escalating in order (the default), the first step not yet done fires and each
+        later one keeps its distance from the one before; with `on missed steps: skip to the
+        latest`, only the latest due step fires and the earlier ones come back in .skipped."""
         if self._closed(facts):
             return None
         block = self._match(facts)
@@ -268,20 +344,25 @@ class Program:
         claim_until = self._claim_until(block, history)
         if claim_until is not None and today < claim_until:
             return None
-        due = []
-        for pending in block.pending(history.done_steps):
-            day = pending.due_on(facts)
-            if day <= today:
-                due.append((pending, day))
-        if not due:
-            return None
-        step, day = due[-1]
+        if block.in_order:
+            found = block.next_in_order(facts, history)
+            if found is None or found[1] > today:
+                return None
+            step, day = found
+            skipped = ()
+        else:
+            due = [
+                (pending, day)
+                for pending in block.pending(facts, history)
+                if (day := pending.due_on(facts)) <= today
+            ]
+            if not due:
+                return None
+            step, day = due[-1]
+            skipped = tuple(s.planned(d) for s, d in due[:-1])
         deferred_to, because = _deferral(block, step, facts, history, today)
         return Decision(
-            step.planned(day),
-            tuple(s.planned(d) for s, d in due[:-1]),
-            deferred_to,
-            because,
+            step.planned(day, _fitting(block, step, history)), skipped, deferred_to, because
         )
 
     def next_due_on(self, facts: OrderFacts, history: OrderHistory) -> date | None:
@@ -292,22 +373,39 @@ class Program:
         block = self._match(facts)
         if block is None:
             return None
-        pending = block.pending(history.done_steps)
-        if not pending:
-            return None
-        day = pending[0].due_on(facts)
+        if block.in_order:
+            found = block.next_in_order(facts, history)
+            if found is None:
+                return None
+            day = found[1]
+        else:
+            pending = block.pending(facts, history)
+            if not pending:
+                return None
+            day = pending[0].due_on(facts)
         claim_until = self._claim_until(block, history)
         if claim_until is not None and claim_until > day:
             day = claim_until
         return day
 
+    def legacy_keys(self) -> dict[str, str]:
+        """Each step's identity by the key it had before identity v1 (block label/trigger)."""
+        return {step.name: step.key for block in self._blocks for step in block.steps}
+
     # --- the whole future ----------------------------------------------------------------
 
     def schedule(
-        self, facts: OrderFacts, history: OrderHistory, today: date, until: date | None = None
+        self,
+        facts: OrderFacts,
+        history: OrderHistory,
+        today: date,
+        until: date | None = None,
+        transition=None,
     ) -> Schedule:
         """Every step still to come (up to `until`, when given), simulated day by day as the
-        daily run would fire them (settings applied; bank data assumed to stay current)."""
+        daily run would fire them (settings applied; bank data assumed to stay current).
+        `transition(status, event)` is the order lifecycle's table (ledger.lifecycle
+        .status_after): the status an action's event leads to; without it statuses stay."""
         steps: list[ScheduledStep] = []
         milestones: dict[str, date] = {}
         day, rounds = today, 0
@@ -325,26 +423,18 @@ class Program:
                 day = max(decision.deferred_to, day + timedelta(days=1))
                 continue
             steps.append(_scheduled(decision.step, day))
-            kinds = {a.kind for a in decision.step.actions}
-            for kind, name in (
-                ("cancel", "cancellation_on"),
-                ("mark_overdue", "overdue_on"),
-                ("hand_over_to_collection", "collection_on"),
-            ):
-                if kind in kinds:
-                    milestones.setdefault(name, day)
-            done = {decision.step.key} | {s.key for s in decision.skipped}
-            history = dataclasses.replace(
-                history,
-                done_steps=history.done_steps | done,
-                last_reminder_on=day if "remind" in kinds else history.last_reminder_on,
-            )
-            if "cancel" in kinds:
-                break
-            if "hand_over_to_collection" in kinds:
-                facts = dataclasses.replace(facts, status="in_collection")
-            elif "mark_overdue" in kinds:
-                facts = dataclasses.replace(facts, status="overdue")
+            history = history.after(decision.step, day, decision.skipped)
+            status = facts.status
+            for action in decision.step.actions:
+                spec = SPECS[action.kind]
+                if spec.milestone:
+                    milestones.setdefault(spec.milestone, day)
+                if transition is not None and spec.event:
+                    after = transition(status, spec.event)
+                    if after not in (None, "same", "settle"):
+                        status = after
+            if status != facts.status:
+                facts = dataclasses.replace(facts, status=status)
         return Schedule(tuple(steps), **milestones)
 
     # --- why -----------------------------------------------------------------------------
@@ -368,14 +458,19 @@ class Program:
                 f"paused until {claim_until}: the customer reported paying on "
                 f"{history.payment_claimed_on}"
             )
-        pending = block.pending(history.done_steps)
+        pending = block.pending(facts, history)
+        following = block.next_in_order(facts, history) if block.in_order else None
         skipped = {s.key for s in decision.skipped} if decision else set()
         steps = []
         for step in block.steps:
             due_on = step.due_on(facts)
+            if following is not None and following[0] is step:
+                due_on = following[1]
             fires = False
-            if step.key in history.done_steps:
+            if step.done(facts, history):
                 reason = "already done"
+                if step.key not in history.done_steps:
+                    reason = f"already done: the order reached reminder level {history.level}"
             elif step not in pending:
                 reason = "passed over: a later step is already done"
             elif note:
@@ -390,15 +485,39 @@ class Program:
                     )
                 )
             elif step.key in skipped:
-                reason = "skipped: a later step is due today (catch-up)"
+                reason = "skipped: a later step is due today (on missed steps: skip to the latest)"
+            elif block.in_order and step is pending[0] and following is None:
+                reason = "waits for a first reminder to reach the order (escalate in order)"
+            elif block.in_order and step is not pending[0]:
+                reason = f"after the step on line {pending[0].line} (escalate in order)"
             else:
                 reason = f"due on {due_on} (in {(due_on - today).days} days)"
             steps.append(
                 StepExplanation(
-                    step.key, due_on, step.line, step.source_line, step.actions, fires, reason
+                    step.key,
+                    step.name,
+                    due_on,
+                    step.line,
+                    step.source_line,
+                    step.actions,
+                    fires,
+                    reason,
                 )
             )
         return Explanation(today, block.label, blocks, tuple(steps), decision, note)
+
+
+def _fitting(block: _Block, step: _Step, history: OrderHistory) -> tuple[ast.Action, ...]:
+    """The step's actions as they may go out now: escalating in order, a reminder's fee is
+    charged only when an earlier reminder reached the order (no fee on a first reminder)."""
+    if not block.in_order or history.level > 0 or step.first_remind is None:
+        return step.actions
+    if not any(isinstance(a, ast.Remind) and a.fee for a in step.actions):
+        return step.actions
+    return tuple(
+        dataclasses.replace(a, fee=None, fee_currency=None) if isinstance(a, ast.Remind) else a
+        for a in step.actions
+    )
 
 
 def _deferral(block: _Block, step: _Step, facts, history, today: date):
@@ -428,6 +547,7 @@ def _scheduled(step: PlannedStep, day: date) -> ScheduledStep:
     remind = next((a for a in step.actions if isinstance(a, ast.Remind)), None)
     return ScheduledStep(
         key=step.key,
+        name=step.name,
         due_on=day,
         planned_on=step.due_on,
         actions=step.actions,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from rules import ast
 
-CLOSED_STATUSES = frozenset({"paid", "cancelled"})
+CLOSED_STATUSES = frozenset({"paid", "cancelled", "written_off"})
 
 
 @dataclass(frozen=True)
@@ -29,20 +30,46 @@ class OrderFacts:
 
 @dataclass(frozen=True)
 class OrderHistory:
+    """What already happened to an order, from its real state (the ledger builds it)."""
+
     done_steps: frozenset[str] = frozenset()  # step keys already fired or skipped
     last_reminder_on: date | None = None
     payment_claimed_on: date | None = None  # the customer said "I paid"
     bank_data_as_of: date | None = None  # newest bank statement date of the merchant
+    done_on: Mapping[str, date] = field(default_factory=dict)  # step key -> the day it fired
+    level: int = 0  # the highest reminder level that went out (by a rule or by hand)
+    level_on: Mapping[int, date] = field(default_factory=dict)  # level -> the day it first went out
+
+    def after(self, step: PlannedStep, day: date, skipped=()) -> OrderHistory:
+        """The history once `step` fired on `day` (and `skipped` steps were passed over):
+        what the daily run and the simulation both carry forward."""
+        done_on = {**self.done_on, step.key: day}
+        level, level_on = self.level, self.level_on
+        if step.level is not None:
+            level = max(level, step.level)
+            if step.level not in level_on:
+                level_on = {**level_on, step.level: day}
+        return OrderHistory(
+            done_steps=self.done_steps | {step.key} | {s.key for s in skipped},
+            last_reminder_on=day if step.level is not None else self.last_reminder_on,
+            payment_claimed_on=self.payment_claimed_on,
+            bank_data_as_of=self.bank_data_as_of,
+            done_on=done_on,
+            level=level,
+            level_on=level_on,
+        )
 
 
 @dataclass(frozen=True)
 class PlannedStep:
-    key: str  # e.g. "prepayment/after 14 days": block label + trigger, for exactly-once
+    key: str  # the step's stored identity (rules.identity), for exactly-once
     due_on: date
     actions: tuple[ast.Action, ...]  # Remind actions carry their resolved level
     source_line: str
     line: int
     block_label: str
+    name: str = ""  # for people: "prepayment/after 14 days" (block label and trigger)
+    level: int | None = None  # the reminder level the step sends, if it reminds
 
 
 @dataclass(frozen=True)
@@ -63,6 +90,7 @@ class MatchResult:
 @dataclass(frozen=True)
 class ScheduledStep:
     key: str
+    name: str
     due_on: date  # the day the step is expected to fire (settings applied)
     planned_on: date  # the day the rule names (due date + N days)
     actions: tuple[ast.Action, ...]
@@ -105,6 +133,7 @@ class BlockExplanation:
 @dataclass(frozen=True)
 class StepExplanation:
     key: str
+    name: str
     due_on: date
     line: int
     source_line: str
@@ -132,5 +161,5 @@ class Explanation:
             out.append(self.note)
         for s in self.steps:
             flag = "FIRES TODAY" if s.fires_today else s.reason
-            out.append(f"  {s.key} on {s.due_on.isoformat()}: {flag}")
+            out.append(f"  {s.name} on {s.due_on.isoformat()}: {flag}")
         return "\n".join(out)

@@ -30,3 +30,9 @@ def history(**changes) -> rules.OrderHistory:
 
 def kinds(decision) -> list[str]:
     return [a.kind for a in decision.step.actions]
+
+
+def with_done(program, *names: str, **changes) -> rules.OrderHistory:
+    """A history in which the steps named "<block label>/<trigger>" are done."""
+    keys = program.legacy_keys()
+    return rules.OrderHistory(done_steps=frozenset(keys[n] for n in names), **changes)

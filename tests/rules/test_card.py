@@ -38,12 +38,13 @@ def test_card_line_reminds_after_14_days_and_cancels_after_21():
     assert program.next_due_on(facts(), history) == DUE + timedelta(days=14)
     assert program.decide(facts(), history, DUE + timedelta(days=13)) is None
     reminder = program.decide(facts(), history, DUE + timedelta(days=14))
-    assert reminder.step.key == "prepayment/after 14 days"
+    assert reminder.step.name == "prepayment/after 14 days"
     assert [a.kind for a in reminder.step.actions] == ["remind"]
     assert reminder.step.actions[0].level == 1
     assert reminder.skipped == () and reminder.deferred_to is None
 
-    after = rules.OrderHistory(done_steps=frozenset({reminder.step.key}))
+    after = rules.OrderHistory().after(reminder.step, DUE + timedelta(days=14))
+    assert program.decide(facts(), after, DUE + timedelta(days=20)) is None
     cancel = program.decide(facts(), after, DUE + timedelta(days=21))
     assert [a.kind for a in cancel.step.actions] == ["cancel", "notify"]
     assert cancel.step.actions[1].recipient == "accounting"
@@ -51,11 +52,25 @@ def test_card_line_reminds_after_14_days_and_cancels_after_21():
     assert cancel.step.line == 1
 
 
-def test_card_line_catches_up_with_the_latest_step_only():
+def test_card_line_catches_up_in_order_the_cancel_keeping_its_distance():
+    """Found 25 days late: the reminder goes out first; the cancellation comes 7 days after it
+    (its distance from the reminder), never before any reminder reached the order."""
     program = rules.compile_rules(CARD)
+    late = DUE + timedelta(days=25)
+    decision = program.decide(facts(), rules.OrderHistory(), late)
+    assert decision.step.name == "prepayment/after 14 days" and decision.skipped == ()
+    after = rules.OrderHistory().after(decision.step, late)
+    assert program.next_due_on(facts(), after) == late + timedelta(days=7)
+    assert program.decide(facts(), after, late + timedelta(days=6)) is None
+    cancel = program.decide(facts(), after, late + timedelta(days=7))
+    assert cancel.step.name == "prepayment/after 21 days"
+
+
+def test_card_line_skips_to_the_latest_step_when_the_block_says_so():
+    program = rules.compile_rules("on missed steps: skip to the latest\n" + CARD)
     decision = program.decide(facts(), rules.OrderHistory(), DUE + timedelta(days=25))
-    assert decision.step.key == "prepayment/after 21 days"
-    assert [s.key for s in decision.skipped] == ["prepayment/after 14 days"]
+    assert decision.step.name == "prepayment/after 21 days"
+    assert [s.name for s in decision.skipped] == ["prepayment/after 14 days"]
 
 
 def test_invoice_orders_do_not_match_the_card():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import rules
-from tests.rules.helpers import DUE, facts, history, kinds
+from tests.rules.helpers import DUE, facts, history, kinds, with_done
 
 DOCS = (Path(__file__).parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
 FENCE = re.compile(r"^```(rules|rules-error)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -87,7 +87,7 @@ def test_business_days_example(due, region, expected):
 def test_cod_example_keeps_going_after_overdue():
     p = program("cod")
     order = facts(payment_method="cod", status="overdue")
-    done = history(done_steps=frozenset({"cod/after 30 days"}))
+    done = with_done(p, "cod/after 30 days")
     assert kinds(p.decide(order, done, day(45))) == ["send_webhook"]
 
 

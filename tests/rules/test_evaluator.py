@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 import rules
-from tests.rules.helpers import DUE, facts, history, kinds
+from tests.rules.helpers import DUE, facts, history, kinds, with_done
 
 CARD = "vorkasse after 14 days: remind; after 21 days: cancel and notify accounting\n"
 INVOICE = """\
@@ -49,11 +49,54 @@ def test_first_matching_block_wins():
     )
 
 
-def test_catch_up_fires_only_the_latest_due_step_and_does_not_stack_fees():
+def test_catch_up_escalates_in_order_by_default():
+    """60 days late, a three-level block still starts at level 1; each later level keeps its
+    distance from the reminder before it, and the first reminder carries no fee."""
     program = rules.compile_rules(INVOICE)
+    late, seen = day(60), history()
+    fired = []
+    for today in (late + timedelta(days=n) for n in range(60)):
+        decision = program.decide(invoice(), seen, today)
+        if decision is not None and decision.deferred_to is None:
+            fired.append((decision.step.name, (today - late).days, decision.step.level))
+            seen = seen.after(decision.step, today)
+    assert fired == [
+        ("invoice/after 10 days", 0, 1),
+        ("invoice/after 20 days", 10, 2),
+        ("invoice/after 30 days", 20, 5),
+        ("invoice/after 40 days", 30, 6),
+        ("invoice/after 50 days", 40, None),
+    ]
+    first = program.decide(invoice(), history(), late)
+    assert [a.fee for a in first.step.actions] == [None]  # no fee on a first reminder
+    second = program.decide(invoice(), seen, late)
+    assert second is None  # all done
+
+
+def test_a_manual_reminder_makes_its_level_done():
+    program = rules.compile_rules(INVOICE)
+    by_hand = history(level=2, level_on={1: day(3), 2: day(5)}, last_reminder_on=day(5))
+    decision = program.decide(invoice(), by_hand, day(35))
+    assert decision.step.name == "invoice/after 30 days"  # levels 1 and 2 are done
+    assert program.next_due_on(invoice(), by_hand) == day(30)
+
+
+def test_an_edited_trigger_keeps_the_step_identity():
+    a = rules.compile_rules("vorkasse after 14 days: remind; after 21 days: cancel\n")
+    b = rules.compile_rules("vorkasse after 10 days: remind; after 21 days: cancel\n")
+    assert a.step_keys == b.step_keys
+    c = rules.compile_rules("vorkasse after 10 days: remind with fee 2; after 21 days: cancel\n")
+    assert c.step_keys[0][0] != a.step_keys[0][0]
+    # ... and yet the order that got its level-1 reminder is not reminded at level 1 again.
+    reminded = history(level=1, level_on={1: day(14)})
+    assert [a.kind for a in c.decide(facts(), reminded, day(40)).step.actions] == ["cancel"]
+
+
+def test_catch_up_skips_to_the_latest_step_when_asked_and_does_not_stack_fees():
+    program = rules.compile_rules("on missed steps: skip to the latest\n" + INVOICE)
     decision = program.decide(invoice(), history(), day(35))
-    assert decision.step.key == "invoice/after 30 days"
-    assert [s.key for s in decision.skipped] == ["invoice/after 10 days", "invoice/after 20 days"]
+    assert decision.step.name == "invoice/after 30 days"
+    assert [s.name for s in decision.skipped] == ["invoice/after 10 days", "invoice/after 20 days"]
     (remind,) = [a for a in decision.step.actions if a.kind == "remind"]
     assert remind.fee == Decimal("5")  # not 1 + 2.50 + 5
 
@@ -66,7 +109,7 @@ def test_levels_count_up_within_the_block():
 
 def test_done_steps_never_fire_again_and_earlier_ones_are_passed_over():
     program = rules.compile_rules(INVOICE)
-    done = history(done_steps=frozenset({"invoice/after 20 days"}))
+    done = with_done(program, "invoice/after 20 days")
     assert program.next_due_on(invoice(), done) == day(30)
     assert program.decide(invoice(), done, day(29)) is None
     assert program.decide(invoice(), done, day(30)).skipped == ()
@@ -91,8 +134,9 @@ def test_closed_or_blocked_orders_never_get_a_step(order):
 @pytest.mark.parametrize("status", ["unpaid", "partially_paid", "overdue", "in_collection"])
 def test_open_orders_keep_getting_their_steps(status):
     program = rules.compile_rules(INVOICE)
-    done = history(done_steps=frozenset({"invoice/after 30 days"}))
-    assert program.decide(invoice(status=status), done, day(40)).step.key == "invoice/after 40 days"
+    done = with_done(program, "invoice/after 30 days")
+    decision = program.decide(invoice(status=status), done, day(40))
+    assert decision.step.name == "invoice/after 40 days"
 
 
 def test_a_payment_claim_pauses_seven_days_by_default():
@@ -109,21 +153,25 @@ def test_a_payment_claim_pauses_seven_days_by_default():
 def test_hold_while_bank_data_is_missing_or_old():
     program = rules.compile_rules("hold while bank data older than 2 days\n" + CARD)
     missing = program.decide(facts(), history(), day(14))
-    assert missing.deferred_to == day(15) and missing.step.key == "prepayment/after 14 days"
+    assert missing.deferred_to == day(15) and missing.step.name == "prepayment/after 14 days"
     assert program.decide(facts(), history(bank_data_as_of=day(11)), day(14)).deferred_to
     assert program.decide(facts(), history(bank_data_as_of=day(12)), day(14)).deferred_to is None
 
 
 def test_min_gap_defers_only_reminders():
-    program = rules.compile_rules(
+    program_text = (
         "at least 10 days between reminders\n"
         "rechnung after 3 days: remind; after 6 days: remind; after 8 days: notify accounting\n"
     )
-    first = history(done_steps=frozenset({"invoice/after 3 days"}), last_reminder_on=day(3))
+    program = rules.compile_rules(program_text)
+    step = program.decide(invoice(), history(), day(3)).step
+    first = history().after(step, day(3))
     deferred = program.decide(invoice(), first, day(6))
     assert deferred.deferred_to == day(13)
     assert deferred.deferred_because == "at least 10 days between reminders"
-    assert program.decide(invoice(), first, day(8)).deferred_to is None  # notify: not a reminder
+    latest = rules.compile_rules("on missed steps: skip to the latest\n" + program_text)
+    first = history().after(latest.decide(invoice(), history(), day(3)).step, day(3))
+    assert latest.decide(invoice(), first, day(8)).deferred_to is None  # notify: not a reminder
 
 
 def test_no_mail_on_holidays_defers_to_the_next_business_day_of_the_region():
@@ -169,12 +217,14 @@ def test_labels_are_deduplicated_and_keys_survive_formatting():
         "rechnung country in DE, AT:\n  after 9 days: remind\n"
         "invoice amount over 5 eur after 3 business days: remind\n"
     )
-    keys = _keys(text)
-    assert keys == [
+    program = rules.compile_rules(text)
+    assert list(program.legacy_keys()) == [
         "invoice country in DE, AT/after 5 days",
         "invoice country in DE, AT #2/after 9 days",
         "invoice amount over 5 EUR/after 3 business days",
     ]
+    keys = _keys(text)
+    assert all(k.startswith("v1:") for k in keys) and len(set(keys)) == 3
     assert _keys(rules.format_rules(text)) == keys
 
 
@@ -194,7 +244,10 @@ def test_schedule_simulates_settings_and_milestones():
     ]
     assert schedule[2].planned_on == date(2026, 11, 1)
     assert schedule.overdue_on == date(2026, 11, 2)
-    assert schedule.collection_on == date(2026, 11, 21)
+    # Each step keeps its distance from the one before: the reminder of day 30 went out a day
+    # late (2 Nov), so the next ones come 10 and 20 days after it.
+    assert [s.due_on for s in schedule][3:] == [date(2026, 11, 12), date(2026, 11, 22)]
+    assert schedule.collection_on == date(2026, 11, 22)
     assert schedule.cancellation_on is None
     assert list(schedule) == list(schedule.steps) and len(schedule) == 5
 
@@ -202,9 +255,9 @@ def test_schedule_simulates_settings_and_milestones():
 def test_schedule_from_a_late_day_starts_with_the_catch_up_step():
     program = rules.compile_rules(CARD)
     schedule = program.schedule(facts(), history(), day(16))
-    assert [(s.key, s.due_on) for s in schedule] == [
+    assert [(s.name, s.due_on) for s in schedule] == [
         ("prepayment/after 14 days", day(16)),
-        ("prepayment/after 21 days", day(21)),
+        ("prepayment/after 21 days", day(23)),  # 7 days after the reminder, as planned
     ]
 
 
@@ -227,9 +280,9 @@ def test_explain_gives_a_reason_per_block_and_step():
         ("invoice", False, "payment method is prepayment, not invoice"),
         ("prepayment", True, "matched"),
     ]
-    assert [(s.key, s.fires_today, s.reason) for s in explanation.steps] == [
-        ("prepayment/after 14 days", False, "skipped: a later step is due today (catch-up)"),
-        ("prepayment/after 21 days", True, "fires today"),
+    assert [(s.name, s.fires_today, s.reason) for s in explanation.steps] == [
+        ("prepayment/after 14 days", True, "fires today"),
+        ("prepayment/after 21 days", False, "after the step on line 2 (escalate in order)"),
     ]
     early = program.explain(facts(), history(), day(10))
     assert early.steps[0].reason == f"due on {day(14)} (in 4 days)"
@@ -240,7 +293,9 @@ def test_explain_gives_a_reason_per_block_and_step():
 
 def test_planned_steps_carry_their_source_line():
     text = "# card\n" + INVOICE
-    decision = rules.compile_rules(text).decide(invoice(), history(), day(20))
+    program = rules.compile_rules(text)
+    first = program.decide(invoice(), history(), day(10)).step
+    decision = program.decide(invoice(), history().after(first, day(10)), day(20))
     assert decision.step.line == 4
     assert decision.step.source_line.strip().startswith("after 20 days:")
     assert decision.step.block_label == "invoice"

@@ -52,7 +52,9 @@ def test_formatting_keeps_the_tree_and_the_step_keys(text):
     after = rules.compile_rules(formatted)
     keys = before.step_keys
     assert keys == after.step_keys
-    assert keys[1][1] == "invoice amount over 100 country in DE, AT/after 28 business days"
+    assert keys[1][1].startswith("v1:")
+    name = "invoice amount over 100 country in DE, AT/after 28 business days"
+    assert before.legacy_keys()[name] == keys[1][1]
 
 
 def test_step_first_trailing_actions_move_before_the_last_trigger():

@@ -43,12 +43,13 @@ def test_seed_1_card_line():
     (block,) = program.blocks
     assert (block.alias, block.method, block.multiline) == ("vorkasse", "prepayment", False)
     schedule = program.schedule(facts(), history(), DUE)
-    assert [(s.key, s.due_on) for s in schedule.steps] == [
+    assert [(s.name, s.due_on) for s in schedule.steps] == [
         ("prepayment/after 14 days", day(14)),
         ("prepayment/after 21 days", day(21)),
     ]
     assert schedule.cancellation_on == day(21)
-    assert kinds(program.decide(facts(), history(), day(21))) == ["cancel", "notify"]
+    reminded = history().after(program.decide(facts(), history(), day(14)).step, day(14))
+    assert kinds(program.decide(facts(), reminded, day(21))) == ["cancel", "notify"]
 
 
 def test_seed_2_step_first_line():
@@ -64,12 +65,14 @@ def test_seed_2_step_first_line():
         ["remind"],
         ["cancel", "notify", "release_reservation"],
     ]
-    second = program.decide(facts(), history(done_steps={"prepayment/after 7 days"}), day(14))
+    first = program.decide(facts(), history(), day(7)).step
+    second = program.decide(facts(), history().after(first, day(7)), day(14))
     (remind,) = second.step.actions
     assert (remind.level, remind.fee, remind.fee_currency) == (2, Decimal("2.50"), None)
-    last = program.decide(facts(), history(), day(30))
+    latest = rules.compile_rules("on missed steps: skip to the latest\n" + STEP_FIRST)
+    last = latest.decide(facts(), history(), day(30))
     assert kinds(last) == ["cancel", "notify", "release_reservation"]
-    assert [s.key for s in last.skipped] == ["prepayment/after 7 days", "prepayment/after 14 days"]
+    assert [s.name for s in last.skipped] == ["prepayment/after 7 days", "prepayment/after 14 days"]
 
 
 def test_seed_3_invoice_with_three_levels_interest_and_collection():
