@@ -184,6 +184,32 @@ def rules_explain(path, number, day, merchant_name) -> None:
     click.echo(explanation.text())
 
 
+@click.group("ledger")
+def ledger_group() -> None:
+    """The orders' money ledgers."""
+
+
+@ledger_group.command("verify")
+@click.option("--merchant", "merchant_name", help="Only this merchant's orders.")
+@with_appcontext
+def ledger_verify(merchant_name) -> None:
+    """Recompute every order's sums from its ledger entries and report any that differ from
+    the cached ones; exit 1 when there is a difference."""
+    from ledger import entries
+
+    merchant_id = _merchant(merchant_name).id if merchant_name else None
+    differences = entries.verify(merchant_id)
+    for d in differences:
+        click.echo(
+            f"order {d.number} (id {d.order_id}): {d.field} is {d.cached}, "
+            f"the entries say {d.from_entries}"
+        )
+    if differences:
+        click.echo(f"{len(differences)} difference(s)", err=True)
+        sys.exit(1)
+    click.echo("the books agree: every order's sums equal its ledger entries")
+
+
 def register_commands(app) -> None:
-    for command in (merchant_group, user_group, token_group, rules_group):
+    for command in (merchant_group, user_group, token_group, rules_group, ledger_group):
         app.cli.add_command(command)

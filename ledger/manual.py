@@ -7,30 +7,31 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from ledger import audit, outbox, rulesets, scheduling
+from ledger import audit, lifecycle, outbox
 from ledger.db import db
 from ledger.messages import reminder
-from ledger.models import AuditEntry, DunningEvent, Merchant, Order, OutboxMessage, utcnow
+from ledger.models import AuditEntry, DunningEvent, Merchant, Order, OutboxMessage, Source
+from ledger.rulebook import program_for
 
 ERASED = "[erased]"
 # Order fields that identify the customer; amounts, dates, numbers and the country stay.
 PERSONAL_FIELDS = ("customer_name", "customer_email", "postal_address", "region")
 
 
-class ActionRefused(ValueError):
-    """The action does not apply to this order in its current state; nothing was changed."""
+ActionRefused = lifecycle.Refused
 
 
 def remind_now(order: Order, today: date, actor: str) -> OutboxMessage:
     """Send the customer a reminder today, outside the rules: one dunning event (with the next
-    level, no fee) and one email in the outbox. The worker delivers it like any other."""
-    if order.erased_at:
-        raise ActionRefused("the customer's data was erased; there is nobody to remind")
-    if not order.is_open:
-        raise ActionRefused(f"the order is {order.status.replace('_', ' ')}; it owes nothing")
-    if order.dunning_block:
-        raise ActionRefused("dunning is blocked for this order; lift the block first")
+    level, no fee) and one email in the outbox. The worker delivers it like any other. The
+    rules' step of that level is then done: no second reminder of the level is planned."""
+    order = lifecycle.lock(order)
+    reason = lifecycle.why_not(order, lifecycle.Event.REMIND)
+    if reason:
+        raise ActionRefused(reason)
     merchant = order.merchant or db.session.get(Merchant, order.merchant_id)
+    cause = lifecycle.Cause(actor, Source.MANUAL, today)
+    reminded_before = order.dunning_level > 0
     prefix = f"manual/{today.isoformat()}/"
     earlier = db.session.scalar(
         select(func.count(DunningEvent.id)).where(
@@ -38,7 +39,7 @@ def remind_now(order: Order, today: date, actor: str) -> OutboxMessage:
         )
     )
     level = order.dunning_level + 1
-    version, _program = rulesets.program_for(order)
+    version, _program = program_for(order)
     event = DunningEvent(
         merchant_id=order.merchant_id,
         order=order,
@@ -52,9 +53,9 @@ def remind_now(order: Order, today: date, actor: str) -> OutboxMessage:
         reason=f"reminder sent by hand ({actor})",
     )
     db.session.add(event)
-    order.dunning_level = level
+    lifecycle.remind(order, level, cause)
     db.session.flush()
-    subject, body = reminder(order, merchant, level, None)
+    subject, body = reminder(order, merchant, level, None, reminded_before)
     message = outbox.add(
         order.merchant_id,
         "email",
@@ -66,20 +67,21 @@ def remind_now(order: Order, today: date, actor: str) -> OutboxMessage:
         body=body,
         payload={"language": order.language, "level": level, "manual": True},
     )
-    db.session.flush()
-    scheduling.refresh_next_due(order)  # the rules see the reminder (e.g. a minimum gap)
+    lifecycle.refresh(order, cause)  # the rules see the reminder (its level, a minimum gap)
     audit.record(
         order.merchant_id, actor, "dunning.reminded", order.id, level=level, message=message.id
     )
     return message
 
 
-def erase_personal_data(order: Order, actor: str) -> None:
+def erase_personal_data(order: Order, actor: str, today) -> None:
     """Erase who the customer is, keep what the books need (amounts, dates, numbers, payments,
     dunning steps and fees: commercial and tax retention, HGB § 257 / AO § 147). Messages still
     pending for the order are cancelled; sent ones lose recipient and text."""
-    if order.erased_at:
-        raise ActionRefused("the customer's data was erased already")
+    lifecycle.erase(order, lifecycle.Cause(actor, Source.MANUAL, today), _scrub)
+
+
+def _scrub(order: Order) -> None:
     name, email = order.customer_name, order.customer_email
 
     def scrub(text):
@@ -94,10 +96,6 @@ def erase_personal_data(order: Order, actor: str) -> None:
     order.customer_email = ERASED
     order.postal_address = None
     order.region = None
-    order.erased_at = utcnow()
-    order.next_due_on = None
-    for payment in order.payments:
-        payment.reference = scrub(payment.reference)
     for message in db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.order_id == order.id)
     ):
@@ -121,4 +119,3 @@ def erase_personal_data(order: Order, actor: str) -> None:
         scrubbed = {k: (ERASED if k in PERSONAL_FIELDS else scrub(v)) for k, v in detail.items()}
         if scrubbed != detail:
             entry.detail = scrubbed  # a new dict, so the JSON column sees the change
-    audit.record(order.merchant_id, actor, "order.erased", order.id)

@@ -41,18 +41,41 @@ def format_day(day: date, language: str) -> str:
     return day.strftime("%m/%d/%Y" if language == "en" else "%d.%m.%Y")
 
 
-def reminder(order: Order, merchant: Merchant, level: int, fee: Decimal | None) -> tuple[str, str]:
+def amounts(order: Order, language: str) -> dict[str, str | None]:
+    """The order's money itemised from its ledger, formatted (None for a zero line): the same
+    figures the order page and the API show."""
+    statement = order.statement
+
+    def show(value: Decimal, always: bool = False) -> str | None:
+        return format_money(value, order.currency, language) if value or always else None
+
+    return {
+        "principal": show(statement.principal, always=True),
+        "fees": show(statement.fees),
+        "interest": show(statement.interest),
+        "paid": show(statement.paid),
+        "open": show(statement.open, always=True),
+    }
+
+
+def reminder(
+    order: Order, merchant: Merchant, level: int, fee: Decimal | None, reminded_before: bool
+) -> tuple[str, str]:
+    """A reminder of `level` as the order stands now. Its words follow the order's real
+    history: "despite our reminder" only when an earlier reminder went out."""
     lang = _lang(order.language)
     first, later = REMINDER_SUBJECTS[lang]
-    subject = (first if level <= 1 else later).format(number=order.number, level=level)
+    subject = (later if reminded_before and level > 1 else first).format(
+        number=order.number, level=level
+    )
     body = render_template(
         f"mail/reminder.{lang}.txt",
         order=order,
         merchant=merchant,
         level=level,
+        reminded_before=reminded_before,
         fee=format_money(fee, order.currency, lang) if fee else None,
-        amount=format_money(order.amount, order.currency, lang),
-        open_amount=format_money(order.open_amount, order.currency, lang),
+        amounts=amounts(order, lang),
         ordered_on=format_day(order.ordered_on, lang),
         due_on=format_day(order.due_on, lang),
     )

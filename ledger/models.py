@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -19,18 +20,64 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ledger.db import db
+from ledger.money import Statement
 
 Money = Numeric(12, 2, asdecimal=True)
 
-PAYMENT_METHODS = ("prepayment", "invoice", "cod")
+
+class Method(StrEnum):
+    PREPAYMENT = "prepayment"
+    INVOICE = "invoice"
+    COD = "cod"
+
+
+class Status(StrEnum):
+    """An order's status. Only ledger/lifecycle.py changes it (its transition table)."""
+
+    UNPAID = "unpaid"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+    OVERDUE = "overdue"
+    IN_COLLECTION = "in_collection"
+    WRITTEN_OFF = "written_off"
+
+
+class EntryKind(StrEnum):
+    """The kinds of entry in an order's money ledger (see ledger/entries.py for their sign)."""
+
+    CHARGE = "charge"
+    PAYMENT = "payment"
+    PAYMENT_REVERSAL = "payment_reversal"
+    FEE = "fee"
+    INTEREST = "interest"
+    DISCOUNT = "discount"
+    WRITE_OFF = "write_off"
+    REFUND = "refund"
+
+
+class Source(StrEnum):
+    """Where a money entry or a lifecycle command came from."""
+
+    API = "api"
+    BANK = "bank"
+    MANUAL = "manual"
+    RULE = "rule"
+    COLLECTION = "collection"
+    SHOP = "shop"
+    MIGRATION = "migration"
+
+
+PAYMENT_METHODS = tuple(Method)
 CUSTOMER_TYPES = ("b2b", "b2c")
 LANGUAGES = ("de", "en", "fr", "it")
-ORDER_STATUSES = ("unpaid", "partially_paid", "paid", "cancelled", "overdue", "in_collection")
+ORDER_STATUSES = tuple(Status)
 # Statuses in which an order still owes money and can get dunning steps.
-OPEN_STATUSES = ("unpaid", "partially_paid", "overdue", "in_collection")
+OPEN_STATUSES = (Status.UNPAID, Status.PARTIALLY_PAID, Status.OVERDUE, Status.IN_COLLECTION)
 MESSAGE_KINDS = ("email", "webhook", "letter")
 MESSAGE_STATES = ("pending", "sending", "sent", "failed", "cancelled")
 
@@ -121,9 +168,24 @@ class Order(db.Model):
     due_on: Mapped[date] = mapped_column(Date)
     invoice_number: Mapped[str | None] = mapped_column(String(64))
     tags: Mapped[list] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(20), default="unpaid")
+    status: Mapped[str] = mapped_column(String(20), default=Status.UNPAID)
+    # Cached sums of the order's money ledger (ledger/entries.py), written in the transaction
+    # that writes the entry; `mahnwerk ledger verify` recomputes them from the entries.
     paid_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     fees_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    interest_total: Mapped[Decimal] = mapped_column(
+        Money, default=Decimal("0.00"), server_default="0"
+    )
+    # Discounts and write-offs less refunds: what settles the order without a payment.
+    adjustments_total: Mapped[Decimal] = mapped_column(
+        Money, default=Decimal("0.00"), server_default="0"
+    )
+    # A payment came in after the order was cancelled: someone must reactivate or refund.
+    paid_after_cancellation: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sql_text("false")
+    )
+    # Optimistic lock: every UPDATE of the row checks and bumps it (works on SQLite too).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     dunning_level: Mapped[int] = mapped_column(Integer, default=0)
     dunning_block: Mapped[bool] = mapped_column(Boolean, default=False)
     dunning_block_reason: Mapped[str | None] = mapped_column(String(500))
@@ -137,36 +199,91 @@ class Order(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
+    __mapper_args__ = {"version_id_col": version}
+
     merchant: Mapped[Merchant] = relationship()
-    payments: Mapped[list[Payment]] = relationship(
-        back_populates="order", order_by="Payment.paid_on", cascade="all, delete-orphan"
+    entries: Mapped[list[LedgerEntry]] = relationship(
+        back_populates="order", order_by="LedgerEntry.id", viewonly=True
     )
     events: Mapped[list[DunningEvent]] = relationship(
         back_populates="order", order_by="DunningEvent.id"
     )
 
     @property
+    def statement(self) -> Statement:
+        """The order's money, itemised, from the cached sums of its ledger."""
+        return Statement(
+            self.currency,
+            self.amount,
+            self.fees_total,
+            self.interest_total,
+            self.paid_total,
+            self.adjustments_total,
+            self.status == Status.CANCELLED,
+        )
+
+    @property
     def open_amount(self) -> Decimal:
-        return max(self.amount + self.fees_total - self.paid_total, Decimal("0.00"))
+        return self.statement.open
 
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
 
-class Payment(db.Model):
-    __tablename__ = "payments"
+class LedgerEntry(db.Model):
+    """One line of an order's money ledger. Append-only: a mistake is undone by a new entry
+    (a payment by a payment_reversal), never by editing or deleting one."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        Index("ix_ledger_entries_order_id_id", "order_id", "id"),
+        # The same payment reported twice by the same source (a retried API call, the same bank
+        # line) is stored once.
+        Index(
+            "uq_ledger_entries_payment_reference",
+            "order_id",
+            "source",
+            "reference",
+            unique=True,
+            sqlite_where=sql_text("kind = 'payment' AND reference IS NOT NULL"),
+            postgresql_where=sql_text("kind = 'payment' AND reference IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    amount: Mapped[Decimal] = mapped_column(Money)
-    paid_on: Mapped[date] = mapped_column(Date)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal] = mapped_column(Money)  # as the kind counts it; see entries.SIGN
+    currency: Mapped[str] = mapped_column(String(3))
+    booked_on: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(20))
     reference: Mapped[str | None] = mapped_column(String(200))
-    source: Mapped[str] = mapped_column(String(20), default="api")  # api | manual | bank
+    note: Mapped[str | None] = mapped_column(String(500))
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dunning_events.id", use_alter=True, name="fk_ledger_entries_event")
+    )
+    actor: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    order: Mapped[Order] = relationship(back_populates="payments")
+    order: Mapped[Order] = relationship(back_populates="entries")
+
+
+class IdempotentRequest(db.Model):
+    """The first answer to an API request sent with an Idempotency-Key: a retry gets it again."""
+
+    __tablename__ = "idempotent_requests"
+    __table_args__ = (UniqueConstraint("merchant_id", "key", name="uq_idempotent_merchant_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # method, path and body hashed
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class RulesetVersion(db.Model):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
 CURRENCIES = ("EUR", "CHF")
 NARROW_NBSP = "\u202f"  # French thousands separator
 
@@ -46,3 +48,38 @@ def format_money(amount: Decimal, currency: str, language: str = "de") -> str:
     if language == "fr":
         return f"{sign}{_group(whole, NARROW_NBSP)},{cents} {symbol}"
     return f"{sign}{_group(whole, '.')},{cents} {symbol}"
+
+
+@dataclass(frozen=True)
+class Statement:
+    """An order's money, itemised: what every message, letter, page and the API show."""
+
+    currency: str
+    principal: Decimal
+    fees: Decimal
+    interest: Decimal
+    paid: Decimal
+    adjustments: Decimal  # discounts and write-offs less refunds
+    cancelled: bool = False
+
+    @property
+    def owed(self) -> Decimal:
+        """A cancelled order's claims are void: it owes nothing, and what was paid is a credit."""
+        return ZERO if self.cancelled else self.principal + self.fees + self.interest
+
+    @property
+    def balance(self) -> Decimal:
+        return self.owed - self.paid - self.adjustments
+
+    @property
+    def open(self) -> Decimal:
+        return max(self.balance, ZERO)
+
+    @property
+    def credit(self) -> Decimal:
+        return max(-self.balance, ZERO)
+
+    @property
+    def principal_open(self) -> Decimal:
+        """What is left of the order amount itself; interest accrues on it."""
+        return max(self.principal - self.paid - self.adjustments, ZERO)

@@ -9,11 +9,13 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 
-from ledger import audit, outbox, rulesets, scheduling
+from ledger import audit, lifecycle, scheduling
 from ledger.accounts import valid_email
+from ledger.clock import today_for
 from ledger.db import db
-from ledger.models import CUSTOMER_TYPES, LANGUAGES, Merchant, Order, Payment
+from ledger.models import CUSTOMER_TYPES, LANGUAGES, LedgerEntry, Merchant, Order, Source, utcnow
 from ledger.money import CENT, CURRENCIES
+from ledger.rulebook import Rulebook
 
 METHOD_ALIASES = {
     "prepayment": "prepayment",
@@ -206,34 +208,27 @@ def find_order(merchant_id: int, number: str) -> Order | None:
     )
 
 
-def upsert_order(merchant: Merchant, data: OrderInput, actor: str) -> tuple[Order, bool]:
-    """Create or update the order with this number. Returns (order, created)."""
+def upsert_order(
+    merchant: Merchant, data: OrderInput, actor: str, source: str = Source.API
+) -> tuple[Order, bool]:
+    """Create or update the order with this number. Returns (order, created). A new amount is
+    a charge in the order's money ledger (ledger.lifecycle.change_amount)."""
     order = find_order(merchant.id, data.number)
-    book = rulesets.Rulebook.active(merchant.id)
+    book = Rulebook.active(merchant.id)
     created = order is None
+    cause = lifecycle.Cause(actor, source, today_for(merchant))
     if created:
-        order = Order(merchant_id=merchant.id, number=data.number, status="unpaid")
-        order.paid_total = Decimal("0.00")
-        order.fees_total = Decimal("0.00")
+        order = Order(merchant_id=merchant.id, number=data.number)
+        order.paid_total = order.fees_total = Decimal("0.00")
+        order.interest_total = order.adjustments_total = Decimal("0.00")
         order.dunning_level = 0
         order.dunning_block = False
         order.rules_version_id = book.version.id if book.version else None
         db.session.add(order)
+    else:
+        order = lifecycle.lock(order)
     changes = {}
-    for field in (
-        "customer_name",
-        "customer_email",
-        "country",
-        "region",
-        "postal_address",
-        "language",
-        "customer_type",
-        "amount",
-        "currency",
-        "payment_method",
-        "ordered_on",
-        "invoice_number",
-    ):
+    for field in DETAIL_FIELDS:
         new = getattr(data, field)
         if getattr(order, field) != new:
             changes[field] = str(new)
@@ -244,9 +239,15 @@ def upsert_order(merchant: Merchant, data: OrderInput, actor: str) -> tuple[Orde
         order.due_on = due_on
     if list(order.tags or []) != list(data.tags):
         order.tags = list(data.tags)
-    db.session.flush()
-    _settle(order)
-    scheduling.refresh_next_due(order, book)
+    if created:
+        order.amount = data.amount
+        lifecycle.open_order(order, cause)
+    elif order.amount != data.amount:
+        changes["amount"] = str(data.amount)
+        lifecycle.change_amount(order, data.amount, cause)
+    if not created:
+        order.updated_at = utcnow()
+        scheduling.refresh_next_due(order, book)
     if created or changes:
         audit.record(
             merchant.id, actor, "order.created" if created else "order.updated", order.id, **changes
@@ -254,76 +255,40 @@ def upsert_order(merchant: Merchant, data: OrderInput, actor: str) -> tuple[Orde
     return order, created
 
 
-def _settle(order: Order) -> None:
-    """Derive the payment status. Paid means the order amount is covered; open fees alone
-    never keep an order in dunning (a late fee must not cancel a paid prepayment order)."""
-    if order.status == "cancelled":
-        return
-    if order.paid_total >= order.amount:
-        if order.status != "paid":
-            order.status = "paid"
-            outbox.cancel_pending_for_order(order.id, "the order was paid")
-    elif order.status == "paid":
-        order.status = "partially_paid" if order.paid_total > 0 else "unpaid"
-    elif order.paid_total > 0 and order.status == "unpaid":
-        order.status = "partially_paid"
+# Order fields the shop's data sets directly (the amount goes through the money ledger).
+DETAIL_FIELDS = (
+    "customer_name",
+    "customer_email",
+    "country",
+    "region",
+    "postal_address",
+    "language",
+    "customer_type",
+    "currency",
+    "payment_method",
+    "ordered_on",
+    "invoice_number",
+)
 
 
-def record_payment(order: Order, data: PaymentInput, actor: str, source: str = "api") -> Payment:
-    payment = Payment(
-        merchant_id=order.merchant_id,
-        order=order,
-        amount=data.amount,
-        paid_on=data.paid_on,
-        reference=data.reference,
-        source=source,
-    )
-    db.session.add(payment)
-    order.paid_total = (order.paid_total or Decimal("0.00")) + data.amount
-    order.payment_claimed_on = None
-    _settle(order)
-    scheduling.refresh_next_due(order)
-    audit.record(
-        order.merchant_id,
-        actor,
-        "payment.recorded",
-        order.id,
-        amount=str(data.amount),
-        paid_on=data.paid_on.isoformat(),
-        reference=data.reference,
-        status=order.status,
-    )
-    return payment
+def record_payment(
+    order: Order, data: PaymentInput, actor: str, source: str = Source.API
+) -> tuple[LedgerEntry, bool]:
+    """Book a payment through the lifecycle; (entry, created) — a repeated reference from the
+    same source is the same payment, stored once."""
+    merchant = order.merchant or db.session.get(Merchant, order.merchant_id)
+    cause = lifecycle.Cause(actor, source, today_for(merchant))
+    return lifecycle.record_payment(order, data.amount, data.paid_on, cause, data.reference)
 
 
-def mark_paid(order: Order, today: date, actor: str) -> Payment | None:
-    """Record the outstanding order amount as paid by hand (e.g. cash, or seen in the bank)."""
-    missing = order.amount - order.paid_total
+def mark_paid(order: Order, today: date, actor: str) -> LedgerEntry | None:
+    """Record what is left of the order amount as paid by hand (e.g. cash, or seen in the bank)."""
+    order = lifecycle.lock(order)
+    missing = order.statement.principal_open
     if missing <= 0:
         return None
-    return record_payment(
-        order, PaymentInput(missing, today, "marked paid by hand"), actor, source="manual"
+    cause = lifecycle.Cause(actor, Source.MANUAL, today)
+    entry, _created = lifecycle.record_payment(
+        order, missing, today, cause, note="marked paid by hand"
     )
-
-
-def cancel(order: Order, today: date, actor: str, reason: str) -> None:
-    if order.status == "cancelled":
-        return
-    order.status = "cancelled"
-    order.cancelled_on = today
-    order.next_due_on = None
-    outbox.cancel_pending_for_order(order.id, "the order was cancelled")
-    audit.record(order.merchant_id, actor, "order.cancelled", order.id, reason=reason)
-
-
-def set_dunning_block(order: Order, blocked: bool, actor: str, reason: str | None = None) -> None:
-    order.dunning_block = blocked
-    order.dunning_block_reason = reason if blocked else None
-    scheduling.refresh_next_due(order)
-    audit.record(
-        order.merchant_id,
-        actor,
-        "dunning.blocked" if blocked else "dunning.unblocked",
-        order.id,
-        reason=reason,
-    )
+    return entry

@@ -8,6 +8,7 @@ at the orders their indexed next due date says are due.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import threading
@@ -22,22 +23,18 @@ from sqlalchemy import select, type_coerce
 from sqlalchemy.types import NullType
 
 import rules
-from ledger import rulesets, scheduling
+from ledger import lifecycle, rulesets, scheduling
 from ledger.db import db
 from ledger.models import OPEN_STATUSES, DunningEvent, Merchant, Order
 from ledger.money import CENT
+from ledger.rulebook import Rulebook
+from rules.actions import SPECS
 
 # What the preview counts, in the order it shows them. "fee" counts reminders that carry one.
 KINDS = (
-    ("remind", "Reminders"),
+    ("remind", SPECS["remind"].label),
     ("fee", "Reminders with a fee"),
-    ("cancel", "Cancellations"),
-    ("mark_overdue", "Marked overdue"),
-    ("hand_over_to_collection", "Handed over to collection"),
-    ("notify", "Notifications"),
-    ("charge_interest", "Interest charged"),
-    ("release_reservation", "Reservations released"),
-    ("send_webhook", "Webhooks"),
+    *((kind, spec.label) for kind, spec in SPECS.items() if kind != "remind"),
 )
 FORECAST_DAYS = 60
 NO_TAGS: frozenset[str] = frozenset()
@@ -183,9 +180,7 @@ def open_orders(merchant: Merchant) -> list[OpenOrder]:
         next_due_on, claimed_on = _day(next_due_on), _day(claimed_on)
         history = found[id_]
         if claimed_on is not None:
-            history = rules.OrderHistory(
-                history.done_steps, history.last_reminder_on, claimed_on, history.bank_data_as_of
-            )
+            history = dataclasses.replace(history, payment_claimed_on=claimed_on)
         facts = rules.OrderFacts(
             method,
             amount,
@@ -225,7 +220,7 @@ class Outcome:
 
 
 def outcome_today(
-    book: rulesets.Rulebook, orders: list[OpenOrder], today: date, only_due: bool = False
+    book: Rulebook, orders: list[OpenOrder], today: date, only_due: bool = False
 ) -> Outcome:
     """Decide every order as the daily run would today. With only_due, orders whose indexed
     next due date is later are passed over (exact for the active rules, whose dates those are)."""
@@ -288,15 +283,15 @@ class Comparison:
         return sorted(set(self.active_fees) | set(self.candidate_fees))
 
 
-def candidate_book(merchant: Merchant, text: str) -> rulesets.Rulebook:
+def candidate_book(merchant: Merchant, text: str) -> Rulebook:
     """A Rulebook for an unsaved text; raises rules.RulesError when the text has errors."""
-    return rulesets.Rulebook(None, rules.compile_rules(text, rulesets.check_context(merchant)))
+    return Rulebook(None, rules.compile_rules(text, rulesets.check_context(merchant)))
 
 
 def compare(merchant: Merchant, text: str, today: date) -> Comparison:
     """What these rules would do if they were active today, next to what the active rules do."""
     candidate = candidate_book(merchant, text)
-    active = rulesets.Rulebook.active(merchant.id)
+    active = Rulebook.active(merchant.id)
     fresh = active.version is not None and active.version.recomputed_at is not None
     with _bulk():
         orders = open_orders(merchant)
@@ -358,7 +353,10 @@ def _steps_per_day(book, orders, today: date, until: date) -> dict[date, Counter
         program = only or book.resolve(order.facts.ordered_on, order.rules_version_id)[1]
         if program is None:
             continue
-        for step in program.schedule(order.facts, order.history, today, until=until):
+        schedule = program.schedule(
+            order.facts, order.history, today, until=until, transition=lifecycle.status_after
+        )
+        for step in schedule:
             per_day[step.due_on].update({a.kind for a in step.actions})
     return per_day
 
@@ -367,7 +365,7 @@ def forecast(merchant: Merchant, text: str, today: date, days: int = FORECAST_DA
     """Every step each ruleset would take from today over `days` days, assuming no payments
     come in (the most a ruleset can do)."""
     candidate = candidate_book(merchant, text)
-    active = rulesets.Rulebook.active(merchant.id)
+    active = Rulebook.active(merchant.id)
     until = today + timedelta(days=days - 1)
     dates = [today + timedelta(days=n) for n in range(days)]
     with _bulk():
@@ -393,7 +391,7 @@ class Timeline:
 def timeline(order: Order, text: str, today: date) -> Timeline:
     merchant = order.merchant
     candidate = candidate_book(merchant, text)
-    active = rulesets.Rulebook.active(order.merchant_id)
+    active = Rulebook.active(order.merchant_id)
     events = list(
         db.session.scalars(
             select(DunningEvent)
@@ -407,7 +405,9 @@ def timeline(order: Order, text: str, today: date) -> Timeline:
     active_version, active_program = active.for_order(order)
     _none, candidate_program = candidate.for_order(order)
     plans = [
-        None if program is None or closed else program.schedule(facts, history, today)
+        None
+        if program is None or closed
+        else program.schedule(facts, history, today, transition=lifecycle.status_after)
         for program in (active_program, candidate_program)
     ]
     return Timeline(order, events, plans[0], plans[1], active_version)

@@ -1,9 +1,9 @@
 """What the rules engine needs to know about an order, and the indexed next-due date it yields.
 
 `Order.next_due_on` is the earliest day a rule step could fire. The daily run reads only orders
-with next_due_on <= today, so its cost follows the orders due, not all orders. Every change that
-can move that date (order data, payments, dunning events, block, active rules) calls
-`refresh_next_due`.
+with next_due_on <= today, so its cost follows the orders due, not all orders. The lifecycle
+commands (ledger.lifecycle) refresh it with every change that can move it; activating rules
+recomputes it for every order (`recompute_all`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from datetime import date
 from sqlalchemy import func, select
 
 import rules
-from ledger import rulesets
 from ledger.db import db
 from ledger.models import OPEN_STATUSES, DunningEvent, Merchant, Order, RulesetVersion, utcnow
+from ledger.rulebook import Rulebook, program_of
 
 
 def order_facts(order: Order) -> rules.OrderFacts:
@@ -46,32 +46,43 @@ def histories(order_ids: list[int], bank_data_as_of: date | None) -> dict[int, r
 
 def histories_where(condition, order_ids, bank_data_as_of: date | None):
     """Histories of `order_ids` from the events matching `condition` (an IN list, or a join
-    condition when the ids are too many for one statement)."""
-    done: dict[int, set[str]] = defaultdict(set)
-    last_reminder: dict[int, date] = {}
+    condition when the ids are too many for one statement): the steps done and when, and the
+    reminder levels that went out (by a rule or by hand) and when each first did."""
+    done_on: dict[int, dict[str, date]] = defaultdict(dict)
+    level_on: dict[int, dict[int, date]] = defaultdict(dict)
     rows = db.session.execute(
         select(
             DunningEvent.order_id,
             DunningEvent.step_key,
             DunningEvent.action,
+            DunningEvent.level,
             DunningEvent.decided_on,
         ).where(condition)
     )
-    for order_id, step_key, action, decided_on in rows:
-        done[order_id].add(step_key)
-        if action == "remind" and decided_on > last_reminder.get(order_id, date.min):
-            last_reminder[order_id] = decided_on
+    for order_id, step_key, action, level, decided_on in rows:
+        steps = done_on[order_id]
+        if step_key not in steps or decided_on < steps[step_key]:
+            steps[step_key] = decided_on
+        if action == "remind" and level:
+            levels = level_on[order_id]
+            if level not in levels or decided_on < levels[level]:
+                levels[level] = decided_on
     empty = rules.OrderHistory(bank_data_as_of=bank_data_as_of)
-    return {
-        oid: rules.OrderHistory(
-            done_steps=frozenset(done[oid]),
-            last_reminder_on=last_reminder.get(oid),
+    found = {}
+    for oid in order_ids:
+        if oid not in done_on:
+            found[oid] = empty
+            continue
+        levels = level_on.get(oid, {})
+        found[oid] = rules.OrderHistory(
+            done_steps=frozenset(done_on[oid]),
+            last_reminder_on=max(levels.values(), default=None),
             bank_data_as_of=bank_data_as_of,
+            done_on=done_on[oid],
+            level=max(levels, default=0),
+            level_on=levels,
         )
-        if oid in done
-        else empty
-        for oid in order_ids
-    }
+    return found
 
 
 def order_history(order: Order) -> rules.OrderHistory:
@@ -81,27 +92,37 @@ def order_history(order: Order) -> rules.OrderHistory:
 
 
 def with_claim(history: rules.OrderHistory, order: Order) -> rules.OrderHistory:
-    if order.payment_claimed_on is None:
+    if order.payment_claimed_on is None or history.payment_claimed_on == order.payment_claimed_on:
         return history
     return rules.OrderHistory(
         done_steps=history.done_steps,
         last_reminder_on=history.last_reminder_on,
         payment_claimed_on=order.payment_claimed_on,
         bank_data_as_of=history.bank_data_as_of,
+        done_on=history.done_on,
+        level=history.level,
+        level_on=history.level_on,
     )
 
 
 def next_due(order: Order, program, history: rules.OrderHistory) -> date | None:
+    """The one computation of an order's next due date (the run, the lifecycle commands and
+    the recompute after an activation all come here)."""
     if program is None or not order.is_open or order.dunning_block or order.erased_at:
         return None
     return program.next_due_on(order_facts(order), with_claim(history, order))
 
 
-def refresh_next_due(order: Order, book: rulesets.Rulebook | None = None) -> None:
+def refresh_next_due(
+    order: Order, book: Rulebook | None = None, history: rules.OrderHistory | None = None
+) -> None:
     db.session.flush()
-    book = book or rulesets.Rulebook.active(order.merchant_id)
+    book = book or Rulebook.active(order.merchant_id)
     _version, program = book.for_order(order)
-    order.next_due_on = next_due(order, program, order_history(order)) if program else None
+    if program is None:
+        order.next_due_on = None
+        return
+    order.next_due_on = next_due(order, program, history or order_history(order))
 
 
 def open_order_count(merchant_id: int) -> int:
@@ -121,7 +142,7 @@ def recompute_all(
     """Recompute next_due_on of every order of a merchant under the active `version`, in
     batches (closed orders just lose theirs). `progress(done)` is called after each batch and
     may return False to stop (a newer version became active). Returns the count."""
-    book = rulesets.Rulebook(version, rulesets.program_of(version))
+    book = Rulebook(version, program_of(version))
     last_id, count = 0, 0
     while True:
         orders = list(
@@ -139,7 +160,9 @@ def recompute_all(
         for order in orders:
             _version, program = book.for_order(order)
             history = found.get(order.id)
-            order.next_due_on = next_due(order, program, history) if history else None
+            due = next_due(order, program, history) if history else None
+            if order.next_due_on != due:
+                order.next_due_on = due
         count += len(open_ids)
         last_id = orders[-1].id
         db.session.flush()

@@ -21,7 +21,7 @@ def _load_user(user_id: str) -> User | None:
 
 
 def init_portal(app: Flask) -> None:
-    from portal import api, ui
+    from portal import api, auth, orders, outbox, rules_page, runs, ui
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -29,4 +29,6 @@ def init_portal(app: Flask) -> None:
     htmx.init_app(app)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     app.register_blueprint(api.bp)
+    for module in (auth, orders, rules_page, outbox, runs):
+        app.register_blueprint(module.bp)
     ui.register(app)

@@ -6,9 +6,10 @@ from functools import wraps
 
 from flask import Blueprint, g, jsonify, request
 
-from ledger import accounts, orders, rulesets, scheduling
+from ledger import accounts, idempotency, lifecycle, orders
+from ledger.clock import today_for
 from ledger.db import db
-from ledger.models import Order
+from ledger.models import Order, Source
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -48,12 +49,9 @@ def _json_body():
 
 
 def order_json(order: Order) -> dict:
-    version, program = rulesets.program_for(order)
-    step = None
-    if program and order.next_due_on:
-        history = scheduling.order_history(order)
-        upcoming = program.schedule(scheduling.order_facts(order), history, order.next_due_on)
-        step = upcoming.steps[0] if upcoming.steps else None
+    _version, schedule = lifecycle.upcoming(order, order.next_due_on or today_for(g.merchant))
+    step = schedule.steps[0] if schedule and schedule.steps and order.next_due_on else None
+    statement = order.statement
     return {
         "number": order.number,
         "customer": {
@@ -70,10 +68,14 @@ def order_json(order: Order) -> dict:
         "ordered_on": order.ordered_on.isoformat(),
         "due_on": order.due_on.isoformat(),
         "invoice_number": order.invoice_number,
-        "status": order.status,
-        "paid_amount": str(order.paid_total),
-        "fees": str(order.fees_total),
-        "open_amount": str(order.open_amount),
+        "status": str(order.status),
+        "paid_after_cancellation": order.paid_after_cancellation,
+        "paid_amount": str(statement.paid),
+        "fees": str(statement.fees),
+        "interest": str(statement.interest),
+        "adjustments": str(statement.adjustments),
+        "open_amount": str(statement.open),
+        "credit": str(statement.credit),
         "dunning_level": order.dunning_level,
         "dunning_block": order.dunning_block,
         "next_step_on": order.next_due_on.isoformat() if order.next_due_on else None,
@@ -89,9 +91,14 @@ def upsert_order():
     except orders.ValidationError as exc:
         db.session.rollback()
         return _problem(422, "invalid order", exc.errors)
-    order, created = orders.upsert_order(g.merchant, data, "api")
-    db.session.commit()
-    return jsonify(order_json(order)), 201 if created else 200
+    merchant = g.merchant
+
+    def unit():
+        order, created = orders.upsert_order(merchant, data, "api")
+        return order_json(order), created
+
+    body, created = lifecycle.retrying(unit)
+    return jsonify(body), 201 if created else 200
 
 
 @bp.get("/orders/<number>")
@@ -106,6 +113,8 @@ def get_order(number: str):
 @bp.post("/orders/<number>/payments")
 @token_required
 def add_payment(number: str):
+    """Book a payment. Sent again with the same Idempotency-Key it is answered with the first
+    response and stored once; the same reference again is the same payment, stored once."""
     order = orders.find_order(g.merchant.id, number)
     if order is None:
         db.session.rollback()
@@ -115,6 +124,33 @@ def add_payment(number: str):
     except orders.ValidationError as exc:
         db.session.rollback()
         return _problem(422, "invalid payment", exc.errors)
-    orders.record_payment(order, data, "api")
-    db.session.commit()
-    return jsonify(order_json(order)), 201
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not idempotency.valid_key(key):
+        return _problem(422, "invalid Idempotency-Key", {"Idempotency-Key": "1 to 200 ASCII "
+                        "characters without control characters"})  # fmt: skip
+    print_ = idempotency.fingerprint(request.method, request.path, request.get_data())
+    merchant_id = g.merchant.id
+
+    def unit():
+        if key is not None:
+            stored = idempotency.replay(merchant_id, key, print_)
+            if stored is not None:
+                return stored
+        cause = lifecycle.Cause("api", Source.API, today_for(g.merchant))
+        locked = lifecycle.lock(order)
+        entry, created = lifecycle.record_payment(
+            locked, data.amount, data.paid_on, cause, data.reference
+        )
+        body = order_json(locked) | {"payment": {"id": entry.id, "duplicate": not created}}
+        status = 201 if created else 200
+        if key is not None:
+            idempotency.store(merchant_id, key, print_, status, body)
+        return status, body
+
+    try:
+        status, body = lifecycle.retrying(unit)
+    except idempotency.KeyReused as exc:
+        return _problem(422, str(exc), {"Idempotency-Key": str(exc)})
+    except lifecycle.Refused as exc:
+        return _problem(409, f"payment refused: {exc}")
+    return jsonify(body), status

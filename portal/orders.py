@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from ledger import manual, orders, rulesets, scheduling
+from ledger import entries, lifecycle, manual, orders
 from ledger.clock import today_for
 from ledger.db import db
 from ledger.models import (
@@ -17,6 +19,7 @@ from ledger.models import (
     DunningEvent,
     Order,
     OutboxMessage,
+    Source,
 )
 from portal.auth import require_login
 from portal.ui import (
@@ -104,13 +107,10 @@ def _own_order(number: str) -> Order:
 def _upcoming(order: Order, today):
     """The active rules' plan for this order from today: its steps, and the dates on which it
     would be cancelled, marked overdue or handed over (where the rules say so)."""
-    version, program = rulesets.program_for(order)
+    version, schedule = lifecycle.upcoming(order, today)
     plan = {"version": version, "steps": [], "next": None, "milestones": []}
-    if program is None or not order.is_open or order.erased_at:
+    if schedule is None:
         return plan
-    schedule = program.schedule(
-        scheduling.order_facts(order), scheduling.order_history(order), today
-    )
     plan["steps"] = list(schedule.steps)
     plan["next"] = schedule.steps[0] if schedule.steps else None
     for when, label in (
@@ -136,18 +136,20 @@ def order_context(order: Order, **extra) -> dict:
         .where(OutboxMessage.merchant_id == order.merchant_id, OutboxMessage.order_id == order.id)
         .order_by(OutboxMessage.id)
     ).all()
-    entries = db.session.scalars(
+    trail = db.session.scalars(
         select(AuditEntry)
         .where(AuditEntry.merchant_id == order.merchant_id, AuditEntry.order_id == order.id)
         .order_by(AuditEntry.id)
     ).all()
     context = {
         "order": order,
+        "statement": order.statement,
+        "ledger": entries.entries_of(order.id),
         "today": today,
         "plan": _upcoming(order, today),
         "events": events,
         "messages": messages,
-        "audit": entries,
+        "audit": trail,
         "error": None,
         "notice": None,
         "form": {},
@@ -177,75 +179,111 @@ def _refused(order: Order, message: str, form: dict | None = None):
     return render_page("orders/detail.html", "order", status=422, **context)
 
 
+def _act(number: str, command, notice, form: dict | None = None, after=None):
+    """Run a lifecycle command on the order (again on fresh data if it changed meanwhile);
+    a refusal changes nothing and says why. `after(result)` runs once it is committed."""
+    order = _own_order(number)
+    cause = lifecycle.Cause(actor(), Source.MANUAL, today_for(merchant()))
+    try:
+        result = lifecycle.retrying(lambda: command(lifecycle.lock(order), cause))
+    except lifecycle.Refused as exc:
+        return _refused(order, f"Nothing was changed: {exc}.", form)
+    if after is not None:
+        after(result)
+    db.session.refresh(order)
+    return _done(order, notice(order, result) if callable(notice) else notice)
+
+
 @bp.post("/orders/<number>/mark-paid")
 def mark_paid(number: str):
-    order = _own_order(number)
-    if order.status == "cancelled":
-        return _refused(order, "The order is cancelled; record no payment against it here.")
-    if order.paid_total >= order.amount:
-        return _refused(order, "The order is paid already.")
-    payment = orders.mark_paid(order, today_for(merchant()), actor())
-    db.session.commit()
-    amount = current_app.jinja_env.filters["money"](payment.amount, order.currency)
-    return _done(order, f"Recorded a payment of {amount}; the order is {order.status}.")
+    def command(order, cause):
+        if order.statement.principal_open <= 0:
+            raise lifecycle.Refused("the order is paid already")
+        amount = order.statement.principal_open
+        return lifecycle.record_payment(
+            order, amount, cause.today, cause, note="marked paid by hand"
+        )[0]
+
+    def notice(order, entry):
+        amount = current_app.jinja_env.filters["money"](entry.amount, order.currency)
+        return f"Recorded a payment of {amount}; the order is {order.status.replace('_', ' ')}."
+
+    return _act(number, command, notice)
 
 
 @bp.post("/orders/<number>/cancel")
 def cancel(number: str):
-    order = _own_order(number)
     reason = request.form.get("reason", "").strip()
     form = {"cancel_reason": reason}
-    if order.status == "cancelled":
-        return _refused(order, "The order is cancelled already.", form)
-    if not order.is_open:
-        return _refused(order, f"The order is {order.status}; only unpaid orders can be cancelled.")
     if len(reason) > MAX_REASON:
-        return _refused(order, f"The reason must be at most {MAX_REASON} characters.", form)
-    orders.cancel(order, today_for(merchant()), actor(), reason or "cancelled in the portal")
-    db.session.commit()
-    return _done(order, "The order is cancelled; pending reminders were withdrawn.")
+        return _refused(
+            _own_order(number), f"The reason must be at most {MAX_REASON} characters.", form
+        )
+
+    def command(order, cause):
+        why = reason or "cancelled in the portal"
+        return lifecycle.cancel(order, dataclasses.replace(cause, reason=why))
+
+    notice = "The order is cancelled; pending reminders were withdrawn and the shop is told."
+    return _act(number, command, notice, form)
+
+
+@bp.post("/orders/<number>/mark-overdue")
+def mark_overdue(number: str):
+    return _act(number, lifecycle.mark_overdue, "The order is marked overdue.")
+
+
+@bp.post("/orders/<number>/reactivate")
+def reactivate(number: str):
+    return _act(
+        number, lifecycle.reactivate, "The order is reactivated; the shop is told to deliver it."
+    )
 
 
 @bp.post("/orders/<number>/block")
 def block(number: str):
-    order = _own_order(number)
     blocked = request.form.get("blocked") == "on"
     reason = request.form.get("reason", "").strip()
     form = {"block_reason": reason}
     if blocked:
-        if not order.is_open:
-            return _refused(order, f"The order is {order.status}; there is no dunning to block.")
+        problem = None
         if not reason:
-            return _refused(order, "Please give a reason for the dunning block.", form)
-        if len(reason) > MAX_REASON:
-            return _refused(order, f"The reason must be at most {MAX_REASON} characters.", form)
-    elif not order.dunning_block:
-        return _refused(order, "Dunning is not blocked for this order.")
-    orders.set_dunning_block(order, blocked, actor(), reason if blocked else None)
-    db.session.commit()
-    return _done(order, "Dunning is blocked." if blocked else "The dunning block is lifted.")
+            problem = "Please give a reason for the dunning block."
+        elif len(reason) > MAX_REASON:
+            problem = f"The reason must be at most {MAX_REASON} characters."
+        if problem:
+            return _refused(_own_order(number), problem, form)
+        return _act(
+            number,
+            lambda order, cause: lifecycle.block(order, dataclasses.replace(cause, reason=reason)),
+            "Dunning is blocked.",
+            form,
+        )
+    return _act(number, lifecycle.unblock, "The dunning block is lifted.")
 
 
 @bp.post("/orders/<number>/remind")
 def remind(number: str):
-    order = _own_order(number)
-    try:
-        message = manual.remind_now(order, today_for(merchant()), actor())
-    except manual.ActionRefused as exc:
-        return _refused(order, f"No reminder was sent: {exc}.")
-    db.session.commit()
-    current_app.extensions["job_queue"].enqueue("worker.jobs.deliver", message.id)
-    return _done(order, f"A reminder (level {order.dunning_level}) is on its way.")
+    def command(order, cause):
+        return manual.remind_now(order, cause.today, cause.actor)
+
+    def deliver(message):
+        current_app.extensions["job_queue"].enqueue("worker.jobs.deliver", message.id)
+
+    def notice(order, _message):
+        return f"A reminder (level {order.dunning_level}) is on its way."
+
+    return _act(number, command, notice, after=deliver)
 
 
 @bp.post("/orders/<number>/erase")
 def erase(number: str):
-    order = _own_order(number)
     if request.form.get("confirm") != "yes":
-        return _refused(order, "Tick the box to confirm the erasure; nothing was erased.")
-    try:
-        manual.erase_personal_data(order, actor())
-    except manual.ActionRefused as exc:
-        return _refused(order, f"Nothing was erased: {exc}.")
-    db.session.commit()
-    return _done(order, "The customer's personal data is erased; amounts and dates are kept.")
+        return _refused(
+            _own_order(number), "Tick the box to confirm the erasure; nothing was erased."
+        )
+    return _act(
+        number,
+        lambda order, cause: manual.erase_personal_data(order, cause.actor, cause.today),
+        "The customer's personal data is erased; amounts and dates are kept.",
+    )

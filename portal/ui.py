@@ -11,6 +11,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from jinja2_fragments.flask import render_block
 
+from ledger import lifecycle
 from ledger.models import Merchant
 from ledger.money import format_money
 
@@ -122,12 +123,11 @@ def _error_page(status: int, title: str, message: str):
 
 
 def register(app: Flask) -> None:
-    from portal import auth, orders, outbox, rules_page, runs
-
-    for module in (auth, orders, rules_page, outbox, runs):
-        app.register_blueprint(module.bp)
-
+    """Filters, globals and error pages shared by every page (the blueprints are registered by
+    portal.init_portal; this module imports none of them)."""
     app.add_template_filter(_money, "money")
+    # Templates show an action only where the order lifecycle's transition table allows it.
+    app.add_template_global(lifecycle.can, "can")
     app.add_template_filter(_day, "day")
     app.add_template_filter(_label, "label")
     app.add_template_filter(_non_empty, "non_empty")

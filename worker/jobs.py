@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ledger import dunning, outbox, rulesets, scheduling
+from ledger import dunning, lifecycle, outbox, rulesets, scheduling
 from ledger.clock import DEFAULT_TIMEZONE, today_for
 from ledger.db import db
 from ledger.models import DunningRun, Merchant, OutboxMessage, RulesetVersion, utcnow
@@ -65,15 +65,10 @@ def run_dunning(run_id: int) -> dict:
 
 def _still_wanted(message: OutboxMessage) -> str | None:
     """Last look before a customer hears from us: a reminder to a paid, cancelled or blocked
-    order is never sent, whatever happened since the decision."""
-    order = message.order
-    if message.purpose not in outbox.CUSTOMER_PURPOSES or order is None:
+    order is never sent, whatever happened since the decision (the order lifecycle decides)."""
+    if message.purpose not in outbox.CUSTOMER_PURPOSES:
         return None
-    if not order.is_open:
-        return f"the order is {order.status}"
-    if order.dunning_block:
-        return "the order has a dunning block"
-    return None
+    return lifecycle.may_message(message.order)
 
 
 def deliver(message_id: int) -> str:

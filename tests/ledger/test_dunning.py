@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 import rules
-from ledger import dunning, orders, rulesets
+from ledger import dunning, lifecycle, rulebook, rulesets
 from ledger.db import db
 from ledger.models import DunningEvent, OutboxMessage, RulesetVersion
+from tests.conftest import CARD_RULES
 
 DAY0 = date(2026, 10, 1)  # the order day of the add_order fixture
 
@@ -54,17 +55,34 @@ def test_each_step_fires_once_per_order(merchant, add_order):
     assert db.session.scalar(select(func.count(OutboxMessage.id))) == 1
 
 
-def test_catch_up_fires_only_the_latest_due_step(merchant, add_order):
-    """Runs missed between day 13 and 25: the cancel fires, the reminder is recorded as skipped
-    and no reminder goes out for an order we are cancelling."""
+def test_catch_up_escalates_in_order(merchant, add_order):
+    """Runs missed between day 13 and 25: the reminder goes out first (the one promise: never
+    a cancellation before any reminder), and the cancellation keeps its 7 days' distance."""
+    order = add_order(merchant, "P-1")
+    late = DAY0 + timedelta(days=25)
+    assert run(merchant, late).steps == {"remind": 1}
+    assert order.status == "unpaid" and order.next_due_on == late + timedelta(days=7)
+    assert not run(merchant, late + timedelta(days=6)).steps
+    assert run(merchant, late + timedelta(days=7)).steps == {"cancel": 1, "notify": 1}
+    assert order.status == "cancelled"
+    purposes = db.session.scalars(select(OutboxMessage.purpose).order_by(OutboxMessage.id)).all()
+    assert purposes == ["reminder", "accounting_digest"]
 
+
+def test_catch_up_skips_to_the_latest_step_when_the_rules_say_so(merchant, add_order):
+    """With `on missed steps: skip to the latest` the cancel fires, the reminder is recorded as
+    skipped and no reminder goes out for an order we are cancelling."""
+    rulesets.save_and_activate(
+        merchant, "on missed steps: skip to the latest\n" + CARD_RULES, "test"
+    )
     order = add_order(merchant, "P-1")
     summary = run(merchant, DAY0 + timedelta(days=25))
     assert summary.steps == {"cancel": 1, "notify": 1}
     assert summary.skipped == 1
     assert order.status == "cancelled"
+    program = rulebook.program_of(rulesets.active_version(merchant.id))
     kinds = [(e.action, e.step_key) for e in order.events]
-    assert ("skipped", "prepayment/after 14 days") in kinds
+    assert ("skipped", program.legacy_keys()["prepayment/after 14 days"]) in kinds
     purposes = db.session.scalars(select(OutboxMessage.purpose)).all()
     assert purposes == ["accounting_digest"]
 
@@ -101,10 +119,11 @@ def test_a_payment_cancels_the_pending_reminder(merchant, add_order, pay):
 
 def test_a_blocked_order_is_skipped_until_unblocked(merchant, add_order):
     order = add_order(merchant, "P-1")
-    orders.set_dunning_block(order, True, "test", "customer disputes the delivery")
+    cause = lifecycle.Cause("test", "manual", DAY0, reason="customer disputes the delivery")
+    lifecycle.block(order, cause)
     assert order.next_due_on is None
     assert not run(merchant, DAY0 + timedelta(days=14)).steps
-    orders.set_dunning_block(order, False, "test")
+    lifecycle.unblock(order, cause)
     assert order.next_due_on == DAY0 + timedelta(days=14)
     assert run(merchant, DAY0 + timedelta(days=15)).steps == {"remind": 1}
 
@@ -128,7 +147,7 @@ def test_dry_run_changes_nothing(merchant, add_order):
     order = add_order(merchant, "P-1")
     db.session.commit()
     summary = run(merchant, DAY0 + timedelta(days=30), dry_run=True)
-    assert summary.steps == {"cancel": 1, "notify": 1}
+    assert summary.steps == {"remind": 1}
     db.session.expire_all()
     assert order.status == "unpaid"
     assert db.session.scalar(select(func.count(DunningEvent.id))) == 0

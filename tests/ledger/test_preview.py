@@ -45,20 +45,27 @@ def test_compare_counts_each_kind_for_both_versions_and_the_difference(shop):
     result = preview.compare(shop, CANDIDATE, day(14))
     rows = {row.kind: row for row in result.rows}
     assert result.open_orders == 3  # A, B and D; the paid C is not there at all
-    # Active (the card): A is reminded on day 14. Candidate: A cancelled (its day-10 reminder
-    # skipped by catch-up), B reminded with a fee after 11 days.
+    # Active (the card): A is reminded on day 14. Candidate: A and B reminded (day 10 and 13;
+    # escalating in order, A's reminder comes before its cancellation), and without the fee:
+    # no fee on a first reminder.
     assert numbers(rows["remind"].active) == ["A"]
-    assert numbers(rows["remind"].candidate) == ["B"]
-    assert numbers(rows["remind"].added) == ["B"] and numbers(rows["remind"].removed) == ["A"]
-    assert rows["remind"].delta == 0
-    assert numbers(rows["cancel"].candidate) == ["A"] and rows["cancel"].active == []
-    assert rows["cancel"].delta == 1
-    assert numbers(rows["fee"].candidate) == ["B"]
-    assert result.candidate_fees == {"EUR": Decimal("2.50")} and result.active_fees == {}
+    assert numbers(rows["remind"].candidate) == ["A", "B"]
+    assert numbers(rows["remind"].added) == ["B"] and rows["remind"].removed == []
+    assert rows["remind"].delta == 1
+    assert "cancel" not in rows and "fee" not in rows
+    assert result.candidate_fees == {} and result.active_fees == {}
     assert result.changed
 
 
+def test_compare_counts_fees_of_later_reminders(shop):
+    dunning.execute(shop, day(14))  # A gets the card's first reminder
+    text = "vorkasse after 14 days: remind; after 16 days: remind with fee 2.50\n"
+    rows = {row.kind: row for row in preview.compare(shop, text, day(17)).rows}
+    assert numbers(rows["fee"].candidate) == ["A"]  # B gets its first reminder, without a fee
+
+
 def test_the_same_text_changes_nothing(shop):
+    dunning.execute(shop, day(14))
     result = preview.compare(shop, rules_text(shop), day(21))
     assert not result.changed
     assert all(numbers(r.active) == numbers(r.candidate) for r in result.rows)
@@ -127,21 +134,23 @@ def test_timeline_shows_one_order_under_both_versions(shop):
     dunning.execute(shop, day(14))  # A is reminded by the card's "after 14 days"
     result = preview.timeline(b, CANDIDATE, day(15))
     assert result.events == []
-    assert [(s.key, s.due_on) for s in result.active] == [
+    assert [(s.name, s.due_on) for s in result.active] == [
         ("prepayment/after 14 days", day(17)),
         ("prepayment/after 21 days", day(24)),
     ]
-    assert [(s.key, s.due_on) for s in result.candidate] == [
+    assert [(s.name, s.due_on) for s in result.candidate] == [
         ("prepayment/after 10 days", day(15)),  # overdue under the candidate: fires at once
-        ("prepayment/after 14 days", day(17)),
+        ("prepayment/after 14 days", day(19)),  # and the cancellation 4 days after it
     ]
 
     result = preview.timeline(a, CANDIDATE, day(15))
     assert [e.action for e in result.events] == ["remind"]
-    assert [(s.key, s.due_on) for s in result.active] == [("prepayment/after 21 days", day(21))]
-    # Steps are known by block and trigger: the candidate's "after 14 days" counts as done for
-    # A already, and nothing of the candidate's comes after it.
-    assert result.candidate.steps == ()
+    assert [(s.name, s.due_on) for s in result.active] == [("prepayment/after 21 days", day(21))]
+    # A reached reminder level 1 (on day 14): the candidate's level-1 reminder counts as done,
+    # and its cancellation comes 4 days after that reminder.
+    assert [(s.name, s.due_on) for s in result.candidate.steps] == [
+        ("prepayment/after 14 days", day(18))
+    ]
 
 
 def test_preview_reads_tags_amounts_and_dates_as_the_rules_need_them(card_merchant, add_order):

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 import rules
-from ledger import dunning, rulesets, scheduling
+from ledger import dunning, rulebook, rulesets, scheduling
 from ledger.db import db
 from ledger.models import DunningEvent, RulesetVersion
 
@@ -96,7 +96,7 @@ def test_without_apply_from_every_open_order_follows_the_new_rules(card_merchant
     old = add_order(card_merchant, "OLD")
     rulesets.save_and_activate(card_merchant, "vorkasse after 5 days: remind\n", "a")
     assert old.next_due_on == DAY0 + timedelta(days=5)
-    assert rulesets.program_for(old)[0].number == 2
+    assert rulebook.program_for(old)[0].number == 2
 
 
 def test_recompute_stops_when_told(card_merchant, add_order):

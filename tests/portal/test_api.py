@@ -160,13 +160,13 @@ def test_body_that_is_not_json(app, shop):
 
 
 def test_invalid_payment_stores_nothing(app, shop):
-    from ledger.models import Payment
+    from ledger.models import LedgerEntry
 
     shop.post("/api/v1/orders", json=order_body())
     response = shop.post("/api/v1/orders/AK-1001/payments", json={"amount": "0", "paid_on": "x"})
     assert response.status_code == 422
     assert {e["field"] for e in response.json["errors"]} == {"amount", "paid_on"}
-    assert count(app, Payment) == 0
+    assert count(app, LedgerEntry) == 1  # the order's charge, no payment
     assert shop.post("/api/v1/orders/NOPE/payments", json={"amount": "1"}).status_code == 404
 
 

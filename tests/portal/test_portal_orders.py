@@ -299,5 +299,5 @@ def test_a_paid_order_gets_no_dunning_block(app, portal, seed, merchant_info):
     portal.post("/orders/AK-1/mark-paid")
     response = portal.post("/orders/AK-1/block", {"blocked": "on", "reason": "disputed"})
     assert response.status_code == 422
-    assert "there is no dunning to block" in response.get_data(as_text=True)
+    assert "Nothing was changed: the order is paid" in response.get_data(as_text=True)
     assert not load(app, "AK-1").dunning_block

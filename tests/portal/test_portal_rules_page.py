@@ -160,9 +160,10 @@ def test_preview_counts_both_versions_side_by_side(app, with_rules, seed, mercha
             fragment,
         )
     }
-    # Active (card): AK-1 reminded on day 14. Candidate: AK-1 cancelled, AK-2 reminded.
-    assert rows == {"remind": (1, 1), "cancel": (0, 1)}
-    assert "<strong>+1</strong> cancellations" in fragment
+    # Active (card): AK-1 reminded on day 14. Candidate: AK-1 and AK-2 reminded (escalating in
+    # order, AK-1's cancellation waits for its reminder).
+    assert rows == {"remind": (1, 2)}
+    assert "<strong>+1</strong> reminders" in fragment
     assert 'hx-post="/rules/preview/orders/AK-1"' in fragment
 
     timeline = with_rules.post("/rules/preview/orders/AK-1", {"text": candidate})
@@ -264,7 +265,7 @@ def test_order_page_shows_the_dunning_history_with_the_rule_line(app, portal, se
     with app.app_context():
         dunning.execute(find_merchant(merchant_info["name"]), date(2026, 10, 15))
     text = portal.get("/orders/AK-1").get_data(as_text=True)
-    history = text[text.index("Dunning history") : text.index("<h2>Payments")]
+    history = text[text.index("Dunning history") : text.index("<h2>Money ledger")]
     assert "2026-10-15" in history and "remind" in history
     assert "vorkasse after 14 days: remind" in history
     assert '<a href="/rules/versions/1">v1</a>' in history

@@ -282,7 +282,12 @@ def test_explain_gives_a_reason_per_block_and_step():
     ]
     assert [(s.name, s.fires_today, s.reason) for s in explanation.steps] == [
         ("prepayment/after 14 days", True, "fires today"),
-        ("prepayment/after 21 days", False, "after the step on line 2 (escalate in order)"),
+        (
+            "prepayment/after 21 days",
+            False,
+            f"due on {day(21)} (in -4 days) at the earliest: each step comes after the one "
+            "before it (escalate in order)",
+        ),
     ]
     early = program.explain(facts(), history(), day(10))
     assert early.steps[0].reason == f"due on {day(14)} (in 4 days)"

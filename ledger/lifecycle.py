@@ -1,0 +1,738 @@
+"""An order's life: the transition table and the commands that are the only way to change one.
+
+Every caller that pays, cancels, blocks, reminds or charges an order — the API, a portal button,
+a rules step in the daily run, the CLI, the worker's last look before sending — calls a command
+here. Each command
+
+1. works on the order locked (`lock`/`lock_many`: `SELECT … FOR UPDATE` on PostgreSQL; on both
+   databases the order's `version` column makes any UPDATE of a row that changed since it was
+   read fail with StaleDataError, and `retrying` runs the unit again on fresh rows),
+2. re-checks its precondition on that fresh row against TRANSITIONS (`why_not`),
+3. writes its money entries (ledger.entries.post), the audit entry, withdraws the customer
+   messages the new state forbids, refreshes the next due date and queues its webhook —
+   all in the caller's one transaction.
+
+A payment that races the daily run therefore always wins or is told: either the run sees the
+paid row and fires nothing, or the run's cancel committed first and the payment is stored on
+the cancelled order, flagged "paid after cancellation" for someone to reactivate or refund.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import TypeVar
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from ledger import audit, digest, entries, outbox, scheduling
+from ledger.db import db
+from ledger.models import (
+    OPEN_STATUSES,
+    DunningEvent,
+    EntryKind,
+    LedgerEntry,
+    Merchant,
+    Method,
+    Order,
+    Source,
+    Status,
+    utcnow,
+)
+from ledger.rulebook import program_for
+
+ZERO = Decimal("0.00")
+
+
+class Event(StrEnum):
+    """What can happen to an order: the columns of the transition table."""
+
+    PAYMENT = "payment"
+    PAYMENT_REVERSAL = "payment_reversal"
+    CLAIM_PAID = "claim_paid"
+    CANCEL = "cancel"
+    MARK_OVERDUE = "mark_overdue"
+    BLOCK = "block"
+    UNBLOCK = "unblock"
+    HAND_OVER = "hand_over"
+    REFUND = "refund"
+    WRITE_OFF = "write_off"
+    REOPEN = "reopen"
+    REACTIVATE = "reactivate"
+    ERASE = "erase"
+    CHARGE = "charge"  # a fee, interest, or a change of the order amount
+    REMIND = "remind"
+    STEP = "step"  # a rules step (its actions are the events above)
+
+
+SETTLE = "settle"  # the status follows from the money: paid, partially paid or unpaid
+SAME = "same"  # the status stays (a flag, an entry or a message changes)
+
+_OPEN = tuple(OPEN_STATUSES)
+_ALL = tuple(Status)
+_EVERY_OPEN_AND_PAID = (*_OPEN, Status.PAID)
+
+
+def _table() -> dict[tuple[Status, Event], str]:
+    rows = [
+        (_OPEN, Event.PAYMENT, SETTLE),
+        ((Status.PAID,), Event.PAYMENT, SAME),  # an overpayment: a credit to refund
+        ((Status.CANCELLED,), Event.PAYMENT, SAME),  # flagged: paid after cancellation
+        ((Status.WRITTEN_OFF,), Event.PAYMENT, SAME),  # a credit; reopen to undo the write-off
+        (_EVERY_OPEN_AND_PAID, Event.PAYMENT_REVERSAL, SETTLE),
+        ((Status.CANCELLED, Status.WRITTEN_OFF), Event.PAYMENT_REVERSAL, SAME),
+        (_OPEN, Event.CLAIM_PAID, SAME),
+        ((Status.UNPAID, Status.PARTIALLY_PAID), Event.CANCEL, Status.CANCELLED),
+        ((Status.UNPAID, Status.PARTIALLY_PAID), Event.MARK_OVERDUE, Status.OVERDUE),
+        (_OPEN, Event.BLOCK, SAME),
+        (_ALL, Event.UNBLOCK, SAME),
+        (
+            (Status.UNPAID, Status.PARTIALLY_PAID, Status.OVERDUE),
+            Event.HAND_OVER,
+            Status.IN_COLLECTION,
+        ),
+        ((Status.PAID, Status.CANCELLED, Status.WRITTEN_OFF), Event.REFUND, SAME),
+        (_OPEN, Event.WRITE_OFF, Status.WRITTEN_OFF),
+        ((Status.CANCELLED, Status.WRITTEN_OFF), Event.REOPEN, SETTLE),
+        ((Status.CANCELLED,), Event.REACTIVATE, SETTLE),
+        (_ALL, Event.ERASE, SAME),
+        (_EVERY_OPEN_AND_PAID, Event.CHARGE, SETTLE),
+        ((Status.CANCELLED, Status.WRITTEN_OFF), Event.CHARGE, SAME),
+        (_OPEN, Event.REMIND, SAME),
+        (_OPEN, Event.STEP, SAME),
+    ]
+    return {(status, ev): target for statuses, ev, target in rows for status in statuses}
+
+
+# status × event → the status after it (or SETTLE / SAME). A pair not in it is refused.
+TRANSITIONS: dict[tuple[Status, Event], str] = _table()
+
+# Events only some payment methods have: a prepayment order is cancelled (the goods were never
+# sent); an invoice or COD order is marked overdue (the goods are with the customer).
+METHODS = {
+    Event.CANCEL: (Method.PREPAYMENT,),
+    Event.MARK_OVERDUE: (Method.INVOICE, Method.COD),
+}
+# Events that act on the customer: refused once the customer's data is erased.
+NEEDS_CUSTOMER = frozenset({Event.REMIND, Event.STEP, Event.CLAIM_PAID})
+# Events a dunning block holds back.
+BLOCKED_BY_BLOCK = frozenset({Event.REMIND, Event.STEP})
+# Webhooks to the shop, queued with the command that caused them.
+WEBHOOKS = {
+    Event.CANCEL: "order.cancelled",
+    Event.REACTIVATE: "order.reactivated",
+    Event.HAND_OVER: "order.handed_over_to_collection",
+}
+
+
+class Refused(ValueError):
+    """The command does not apply to the order in its current state; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Who asks for a command, from where, on which day (and for a rules step, which run)."""
+
+    actor: str  # "api", "user:a@b.de", "system", "cli"
+    source: str  # a models.Source
+    today: date
+    run_id: int | None = None
+    reason: str | None = None
+    # The daily run refreshes next due dates itself, from the history it carries in memory.
+    refresh: bool = True
+
+
+def status_after(status: str, event: str) -> str | None:
+    """The table's answer for a status: the new status, SETTLE, SAME, or None (refused). The
+    rules' simulation (Program.schedule) reads status effects through this."""
+    return TRANSITIONS.get((Status(status), Event(event)))
+
+
+def why_not(order: Order, event: Event) -> str | None:
+    """Why `event` cannot happen to the order now, or None when it can."""
+    status = Status(order.status)
+    if (status, event) not in TRANSITIONS:
+        already = any(t == status for (_s, e), t in TRANSITIONS.items() if e == event)
+        return f"the order is {status.replace('_', ' ')}{' already' if already else ''}"
+    allowed = METHODS.get(event)
+    if allowed and order.payment_method not in allowed:
+        methods = " and ".join(str(m) for m in allowed)
+        return f"only {methods} orders can be {_PAST.get(event, event)}"
+    if event in NEEDS_CUSTOMER and order.erased_at is not None:
+        return "the customer's data was erased"
+    if event in BLOCKED_BY_BLOCK and order.dunning_block:
+        return "dunning is blocked for this order"
+    if event is Event.BLOCK and order.dunning_block:
+        return "dunning is blocked already"
+    if event is Event.UNBLOCK and not order.dunning_block:
+        return "dunning is not blocked"
+    if event is Event.REACTIVATE and not order.paid_after_cancellation:
+        return "no payment came in after the cancellation"
+    if event is Event.REFUND and order.statement.credit <= 0:
+        return "there is no credit to refund"
+    if event is Event.ERASE and order.erased_at is not None:
+        return "the customer's data was erased already"
+    return None
+
+
+_PAST = {Event.CANCEL: "cancelled", Event.MARK_OVERDUE: "marked overdue"}
+_PAST_STATUS = {
+    Status.PAID: "paid",
+    Status.CANCELLED: "cancelled",
+    Status.WRITTEN_OFF: "written off",
+}
+
+
+def can(order: Order, event: str) -> bool:
+    """For templates: show only the actions the table allows."""
+    return why_not(order, Event(event)) is None
+
+
+def _check(order: Order, event: Event) -> None:
+    reason = why_not(order, event)
+    if reason:
+        raise Refused(reason)
+
+
+# --- locking ------------------------------------------------------------------------------
+
+_LOCKED = "lifecycle_locked_orders"
+
+
+@sa_event.listens_for(Session, "after_commit")
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_locks(session) -> None:
+    session.info.pop(_LOCKED, None)
+
+
+def lock_many(ids) -> list[Order]:
+    """The orders, read fresh and locked for this transaction (ordered by id, so two
+    transactions locking overlapping sets cannot deadlock)."""
+    ids = sorted(set(ids))
+    if not ids:
+        return []
+    found = db.session.scalars(
+        select(Order)
+        .where(Order.id.in_(ids))
+        .order_by(Order.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    db.session.info.setdefault(_LOCKED, set()).update(o.id for o in found)
+    return list(found)
+
+
+def lock(order_or_id) -> Order:
+    order_id = getattr(order_or_id, "id", order_or_id)
+    found = lock_many([order_id])
+    if not found:
+        raise Refused("the order does not exist")
+    return found[0]
+
+
+def _locked(order: Order) -> Order:
+    if order.id is not None and order.id not in db.session.info.get(_LOCKED, ()):
+        return lock(order)
+    return order
+
+
+T = TypeVar("T")
+RETRIES = 8
+
+
+def retrying(unit: Callable[[], T], attempts: int = RETRIES) -> T:
+    """Run `unit` and commit; when a row it read changed meanwhile (the version check), or the
+    database was busy or chose it as a deadlock victim, roll back and run it again on fresh
+    data. Other errors roll back and propagate."""
+    for attempt in range(attempts):
+        try:
+            result = unit()
+            db.session.commit()
+            return result
+        except (StaleDataError, OperationalError, IntegrityError) as exc:
+            db.session.rollback()
+            if attempt == attempts - 1 or not transient(exc):
+                raise
+            time.sleep(0.01 * (attempt + 1))
+        except BaseException:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def transient(exc: Exception) -> bool:
+    """A conflict worth running the unit again for: a row changed (version check, a unique
+    key taken meanwhile), the database was busy, or it chose us as a deadlock victim."""
+    if isinstance(exc, StaleDataError | IntegrityError):
+        return True
+    text = str(exc).lower()
+    return "locked" in text or "deadlock" in text or "could not serialize" in text
+
+
+# --- what every command does ---------------------------------------------------------------
+
+
+def _settled(order: Order, base: Status) -> Status:
+    """The status the money says, for an order whose dunning stage is `base`."""
+    statement = order.statement
+    if statement.principal - statement.paid - statement.adjustments <= 0:
+        return Status.PAID
+    if base in (Status.OVERDUE, Status.IN_COLLECTION):
+        return base
+    return Status.PARTIALLY_PAID if statement.paid > 0 else Status.UNPAID
+
+
+def _transition(
+    order: Order, event: Event, cause: Cause, dunning_event: DunningEvent | None = None
+):
+    """Move the order by the table, and do what the new state requires. Returns the webhook
+    message queued, if any."""
+    before = Status(order.status)
+    target = TRANSITIONS[(before, event)]
+    if target == SETTLE:
+        closed = before in (Status.CANCELLED, Status.WRITTEN_OFF)
+        after = _settled(order, Status.UNPAID if closed else before)
+    elif target == SAME:
+        after = before
+    else:
+        after = Status(target)
+    order.status = after
+    order.updated_at = utcnow()  # always an UPDATE, so the version check always runs
+    if after == Status.CANCELLED and before != Status.CANCELLED:
+        order.cancelled_on = cause.today
+    if after not in OPEN_STATUSES:
+        order.payment_claimed_on = None
+        outbox.cancel_pending_for_order(order.id, f"the order was {_PAST_STATUS[after]}")
+    name = WEBHOOKS.get(event)
+    return queue_webhook(order, name, cause, dunning_event) if name else None
+
+
+def refresh(order: Order, cause: Cause) -> None:
+    """Refresh the order's next due date (the daily run does its own, in memory)."""
+    if cause.refresh:
+        scheduling.refresh_next_due(order)
+
+
+def queue_webhook(order: Order, name: str, cause: Cause, event: DunningEvent | None = None):
+    """The shop hears of the order's change, in the same transaction (the outbox)."""
+    merchant = order.merchant or db.session.get(Merchant, order.merchant_id)
+    if not merchant.webhook_url:
+        return None
+    statement = order.statement
+    payload = {
+        "event": name,
+        "merchant": merchant.name,
+        "order": {
+            "number": order.number,
+            "status": str(order.status),
+            "amount": str(order.amount),
+            "currency": order.currency,
+            "open_amount": str(statement.open),
+            "dunning_level": order.dunning_level,
+            "paid_after_cancellation": order.paid_after_cancellation,
+        },
+        "decided_on": cause.today.isoformat(),
+        "rule" if cause.source == Source.RULE else "reason": cause.reason,
+    }
+    return outbox.add(
+        order.merchant_id,
+        "webhook",
+        name,
+        merchant.webhook_url,
+        order_id=order.id,
+        run_id=cause.run_id,
+        event=event,
+        payload=payload,
+    )
+
+
+# --- the commands -------------------------------------------------------------------------
+
+
+def open_order(order: Order, cause: Cause) -> None:
+    """A new order: its amount is the first charge of its ledger."""
+    amount, order.amount = order.amount, ZERO
+    order.status = Status.UNPAID
+    db.session.flush()
+    entries.post(
+        order,
+        EntryKind.CHARGE,
+        amount,
+        order.ordered_on,
+        cause.source,
+        cause.actor,
+        note="order amount",
+    )
+    refresh(order, cause)
+
+
+def change_amount(order: Order, amount: Decimal, cause: Cause) -> None:
+    """The shop changed the order amount: a charge of the difference."""
+    order = _locked(order)
+    _check(order, Event.CHARGE)
+    difference = amount - order.amount
+    if difference == 0:
+        return
+    entries.post(
+        order,
+        EntryKind.CHARGE,
+        difference,
+        cause.today,
+        cause.source,
+        cause.actor,
+        note="order amount changed",
+    )
+    _transition(order, Event.CHARGE, cause)
+    refresh(order, cause)
+
+
+def find_payment(order: Order, source: str, reference: str | None) -> LedgerEntry | None:
+    if reference is None:
+        return None
+    return db.session.scalar(
+        select(LedgerEntry).where(
+            LedgerEntry.order_id == order.id,
+            LedgerEntry.kind == EntryKind.PAYMENT,
+            LedgerEntry.source == source,
+            LedgerEntry.reference == reference,
+        )
+    )
+
+
+def record_payment(
+    order: Order,
+    amount: Decimal,
+    paid_on: date,
+    cause: Cause,
+    reference: str | None = None,
+    note: str | None = None,
+) -> tuple[LedgerEntry, bool]:
+    """Book a payment. Returns (entry, created): the same reference from the same source again
+    is the same payment, stored once. A payment for a cancelled order is stored and the order
+    flagged "paid after cancellation" (reactivate or refund); accounting hears of it in the next
+    digest."""
+    order = _locked(order)
+    existing = find_payment(order, cause.source, reference)
+    if existing is not None:
+        return existing, False
+    _check(order, Event.PAYMENT)
+    entry = entries.post(
+        order,
+        EntryKind.PAYMENT,
+        amount,
+        paid_on,
+        cause.source,
+        cause.actor,
+        reference=reference,
+        note=note,
+    )
+    db.session.flush()
+    _transition(order, Event.PAYMENT, cause)
+    order.payment_claimed_on = None
+    if order.status == Status.CANCELLED and not order.paid_after_cancellation:
+        order.paid_after_cancellation = True
+        _tell_accounting(order, cause, entry)
+    refresh(order, cause)
+    audit.record(
+        order.merchant_id,
+        cause.actor,
+        "payment.recorded",
+        order.id,
+        amount=str(amount),
+        paid_on=paid_on.isoformat(),
+        reference=reference,
+        source=cause.source,
+        status=str(order.status),
+    )
+    return entry, True
+
+
+def _tell_accounting(order: Order, cause: Cause, entry: LedgerEntry) -> None:
+    """A line in the next accounting digest (a notify event the digest picks up)."""
+    merchant = order.merchant or db.session.get(Merchant, order.merchant_id)
+    db.session.add(
+        DunningEvent(
+            merchant_id=order.merchant_id,
+            order_id=order.id,
+            run_id=cause.run_id,
+            step_key=f"{digest.PAID_AFTER_CANCELLATION}{entry.id}",
+            action="notify",
+            recipient=merchant.accounting_email,
+            decided_on=cause.today,
+            reason=f"payment of {entry.amount} {entry.currency} received after the cancellation",
+        )
+    )
+
+
+def reverse_payment(order: Order, entry: LedgerEntry, cause: Cause) -> LedgerEntry:
+    """Undo a payment (a returned transfer, a booking by mistake): the order goes back into
+    dunning where it was (its level and done steps stay)."""
+    order = _locked(order)
+    if entry.order_id != order.id or entry.kind != EntryKind.PAYMENT:
+        raise Refused("that is not a payment of this order")
+    already = db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses_id == entry.id))
+    if already:
+        raise Refused("the payment was reversed already")
+    _check(order, Event.PAYMENT_REVERSAL)
+    reversal = entries.post(
+        order,
+        EntryKind.PAYMENT_REVERSAL,
+        entry.amount,
+        cause.today,
+        cause.source,
+        cause.actor,
+        reference=entry.reference,
+        reverses=entry,
+        note=cause.reason,
+    )
+    _transition(order, Event.PAYMENT_REVERSAL, cause)
+    if order.status == Status.CANCELLED and order.paid_total <= 0:
+        order.paid_after_cancellation = False
+    refresh(order, cause)
+    audit.record(
+        order.merchant_id,
+        cause.actor,
+        "payment.reversed",
+        order.id,
+        amount=str(entry.amount),
+        reference=entry.reference,
+        reason=cause.reason,
+    )
+    return reversal
+
+
+def claim_paid(order: Order, claimed_on: date, cause: Cause) -> None:
+    """The customer says they paid: dunning pauses for the rules' claim pause."""
+    order = _locked(order)
+    _check(order, Event.CLAIM_PAID)
+    order.payment_claimed_on = claimed_on
+    _transition(order, Event.CLAIM_PAID, cause)
+    refresh(order, cause)
+    audit.record(
+        order.merchant_id,
+        cause.actor,
+        "payment.claimed",
+        order.id,
+        claimed_on=claimed_on.isoformat(),
+    )
+
+
+def cancel(order: Order, cause: Cause, event: DunningEvent | None = None):
+    """Cancel an unpaid prepayment order: reminders withdrawn, the shop told (order.cancelled,
+    the message returned)."""
+    order = _locked(order)
+    _check(order, Event.CANCEL)
+    webhook = _transition(order, Event.CANCEL, cause, event)
+    order.next_due_on = None
+    audit.record(order.merchant_id, cause.actor, "order.cancelled", order.id, reason=cause.reason)
+    return webhook
+
+
+def mark_overdue(order: Order, cause: Cause) -> None:
+    order = _locked(order)
+    _check(order, Event.MARK_OVERDUE)
+    _transition(order, Event.MARK_OVERDUE, cause)
+    refresh(order, cause)
+    audit.record(
+        order.merchant_id, cause.actor, "order.marked_overdue", order.id, reason=cause.reason
+    )
+
+
+def block(order: Order, cause: Cause) -> None:
+    order = _locked(order)
+    _check(order, Event.BLOCK)
+    order.dunning_block = True
+    order.dunning_block_reason = cause.reason
+    _transition(order, Event.BLOCK, cause)
+    order.next_due_on = None
+    audit.record(order.merchant_id, cause.actor, "dunning.blocked", order.id, reason=cause.reason)
+
+
+def unblock(order: Order, cause: Cause) -> None:
+    order = _locked(order)
+    _check(order, Event.UNBLOCK)
+    order.dunning_block = False
+    order.dunning_block_reason = None
+    _transition(order, Event.UNBLOCK, cause)
+    refresh(order, cause)
+    audit.record(order.merchant_id, cause.actor, "dunning.unblocked", order.id)
+
+
+def hand_over(order: Order, cause: Cause, event: DunningEvent | None = None):
+    order = _locked(order)
+    _check(order, Event.HAND_OVER)
+    webhook = _transition(order, Event.HAND_OVER, cause, event)
+    refresh(order, cause)
+    audit.record(
+        order.merchant_id, cause.actor, "collection.handed_over", order.id, reason=cause.reason
+    )
+    return webhook
+
+
+def refund(order: Order, amount: Decimal, cause: Cause, reference: str | None = None):
+    """Pay back a credit (an overpayment, a payment after cancellation)."""
+    order = _locked(order)
+    _check(order, Event.REFUND)
+    if amount <= 0 or amount > order.statement.credit:
+        raise Refused(
+            f"a refund must be more than 0 and at most the credit of {order.statement.credit}"
+        )
+    entry = entries.post(
+        order,
+        EntryKind.REFUND,
+        amount,
+        cause.today,
+        cause.source,
+        cause.actor,
+        reference=reference,
+        note=cause.reason,
+    )
+    _transition(order, Event.REFUND, cause)
+    if order.status == Status.CANCELLED and order.statement.credit <= 0:
+        order.paid_after_cancellation = False
+    audit.record(
+        order.merchant_id,
+        cause.actor,
+        "payment.refunded",
+        order.id,
+        amount=str(amount),
+        reference=reference,
+    )
+    return entry
+
+
+def write_off(order: Order, cause: Cause) -> LedgerEntry:
+    """Give up the whole open amount (uncollectible): the order leaves dunning."""
+    order = _locked(order)
+    _check(order, Event.WRITE_OFF)
+    amount = order.statement.open
+    entry = entries.post(
+        order,
+        EntryKind.WRITE_OFF,
+        amount,
+        cause.today,
+        cause.source,
+        cause.actor,
+        note=cause.reason,
+    )
+    _transition(order, Event.WRITE_OFF, cause)
+    order.next_due_on = None
+    audit.record(
+        order.merchant_id,
+        cause.actor,
+        "order.written_off",
+        order.id,
+        amount=str(amount),
+        reason=cause.reason,
+    )
+    return entry
+
+
+def reopen(order: Order, cause: Cause) -> None:
+    """Undo a write-off (its entry reversed by an opposite one) or a cancellation: the order is
+    back in dunning with its level and history."""
+    order = _locked(order)
+    _check(order, Event.REOPEN)
+    if order.status == Status.WRITTEN_OFF:
+        written = order.adjustments_total
+        if written:
+            entries.post(
+                order,
+                EntryKind.WRITE_OFF,
+                -written,
+                cause.today,
+                cause.source,
+                cause.actor,
+                note="write-off undone",
+            )
+    else:
+        order.cancelled_on = None
+    _transition(order, Event.REOPEN, cause)
+    refresh(order, cause)
+    audit.record(order.merchant_id, cause.actor, "order.reopened", order.id, reason=cause.reason)
+
+
+def reactivate(order: Order, cause: Cause) -> None:
+    """A cancelled order that was paid after all: it becomes a paid order (order.reactivated)."""
+    order = _locked(order)
+    _check(order, Event.REACTIVATE)
+    order.cancelled_on = None
+    order.paid_after_cancellation = False
+    _transition(order, Event.REACTIVATE, cause)
+    refresh(order, cause)
+    audit.record(
+        order.merchant_id, cause.actor, "order.reactivated", order.id, status=str(order.status)
+    )
+
+
+def charge(
+    order: Order,
+    kind: EntryKind,
+    amount: Decimal,
+    cause: Cause,
+    event_id: int | None = None,
+    note: str | None = None,
+) -> LedgerEntry | None:
+    """A dunning fee or interest on an open order."""
+    order = _locked(order)
+    _check(order, Event.CHARGE)
+    if kind not in (EntryKind.FEE, EntryKind.INTEREST):
+        raise Refused(f"{kind} is not a charge")
+    if amount <= 0:
+        return None
+    entry = entries.post(
+        order, kind, amount, cause.today, cause.source, cause.actor, event_id=event_id, note=note
+    )
+    _transition(order, Event.CHARGE, cause)
+    return entry
+
+
+def remind(order: Order, level: int, cause: Cause) -> None:
+    """A reminder of `level` goes out: the order's level rises to it."""
+    order = _locked(order)
+    _check(order, Event.REMIND)
+    order.dunning_level = max(order.dunning_level, level)
+    _transition(order, Event.REMIND, cause)
+
+
+def erase(order: Order, cause: Cause, scrub: Callable[[Order], None]) -> None:
+    """Erase who the customer is (GDPR Art. 17); `scrub` takes the personal data out of the
+    order's messages and audit trail. Amounts, dates and numbers stay for the books."""
+    order = _locked(order)
+    _check(order, Event.ERASE)
+    scrub(order)
+    order.erased_at = utcnow()
+    order.next_due_on = None
+    _transition(order, Event.ERASE, cause)
+    audit.record(order.merchant_id, cause.actor, "order.erased", order.id)
+
+
+def begin_step(order: Order) -> str | None:
+    """Before a rules step: why it must not fire on the fresh, locked row (None: it may)."""
+    return why_not(_locked(order), Event.STEP)
+
+
+def may_message(order: Order | None) -> str | None:
+    """The worker's last look before a customer message goes out: why not, or None."""
+    if order is None:
+        return None
+    return why_not(order, Event.REMIND)
+
+
+def upcoming(order: Order, today: date, until: date | None = None):
+    """(version, schedule): the active rules' plan for the order from today, simulated through
+    this module's transition table; the schedule is None when nothing can be planned."""
+    version, program = program_for(order)
+    if program is None or not order.is_open or order.erased_at or order.dunning_block:
+        return version, None
+    facts = scheduling.order_facts(order)
+    history = scheduling.order_history(order)
+    return version, program.schedule(facts, history, today, until, transition=status_after)
