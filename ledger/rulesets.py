@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 import rules
 from ledger import audit, scheduling
+from ledger.clock import today_for
 from ledger.db import db
 from ledger.models import Merchant, RulesetVersion, utcnow
 from ledger.rulebook import active_version  # noqa: F401  (the version pages ask here too)
@@ -26,7 +27,11 @@ class VersionConflict(Exception):
 
 def check_context(merchant: Merchant) -> rules.CheckContext:
     webhooks = frozenset({"shop"}) if merchant.webhook_url else frozenset()
-    return rules.CheckContext(webhook_names=webhooks, team_address_known=bool(merchant.team_email))
+    return rules.CheckContext(
+        webhook_names=webhooks,
+        team_address_known=bool(merchant.team_email),
+        today=today_for(merchant),
+    )
 
 
 def diagnostics(merchant: Merchant, text: str) -> list[rules.Diagnostic]:

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from rules import ast
+from rules import ast, base_rates
 from rules.actions import NEEDS_REMINDER, TERMINAL_KINDS
 from rules.ast import Span
 from rules.diagnostics import Diagnostic
@@ -29,6 +29,9 @@ class CheckContext:
 
     webhook_names: frozenset[str] = field(default_factory=frozenset)
     team_address_known: bool = True
+    # The merchant's today: statutory interest needs the base rate of every day it charges,
+    # and rules/base_rates.py must know it (None: not checked).
+    today: date | None = None
 
 
 def check(ruleset: ast.Ruleset, context: CheckContext | None = None) -> list[Diagnostic]:
@@ -43,6 +46,8 @@ def check(ruleset: ast.Ruleset, context: CheckContext | None = None) -> list[Dia
         _check_block(block, settings, later, context, found)
         if _missed_steps(settings, file_mode) == "in_order":
             _check_escalation(block, found)
+        if context is not None and context.today is not None:
+            _check_base_rates(block, later, context.today, found)
         for other, other_reach in earlier[block.method]:
             if covers(other_reach, later):
                 found.append(
@@ -121,6 +126,36 @@ def _check_block(
             _check_action(block, action, context, found)
             if terminal is None and action.kind in TERMINAL_KINDS:
                 terminal = step  # it ends dunning: no later step may come
+
+
+# Whose statutory default rate is built on a base-rate table (ledger/interest.py has the law;
+# tests/ledger/test_interest_wiring.py keeps the two in step).
+STATUTORY_BASE = {"DE": frozenset({"b2c", "b2b"}), "AT": frozenset({"b2b"})}
+
+
+def _check_base_rates(block: ast.Block, r: Reach, today: date, found: list) -> None:
+    """Statutory interest for German and Austrian orders needs the base rate of today: an
+    error when rules/base_rates.py does not know it yet."""
+    countries = frozenset.intersection(*r.country_lists) if r.country_lists else None
+    types = {c.customer_type for c in r.others if c.__class__ is ast.CustomerCondition}
+    for step in block.steps:
+        for action in step.actions:
+            if not (isinstance(action, ast.ChargeInterest) and action.statutory):
+                continue
+            for country, customers in STATUTORY_BASE.items():
+                if countries is not None and country not in countries:
+                    continue
+                if types and not types & customers:
+                    continue
+                until = base_rates.known_until(country)
+                if today > until:
+                    _error(
+                        found,
+                        f"statutory interest for {country} orders needs today's base rate, "
+                        f"but it is known only up to {until.strftime('%d.%m.%Y')}: "
+                        f"{base_rates.UPDATE_HINT}",
+                        action.span,
+                    )
 
 
 def _missed_steps(settings, default: str) -> str:
