@@ -489,7 +489,10 @@ class Program:
             elif block.in_order and step is pending[0] and following is None:
                 reason = "waits for a first reminder to reach the order (escalate in order)"
             elif block.in_order and step is not pending[0]:
-                reason = f"after the step on line {pending[0].line} (escalate in order)"
+                reason = (
+                    f"due on {due_on} (in {(due_on - today).days} days) at the earliest: "
+                    "each step comes after the one before it (escalate in order)"
+                )
             else:
                 reason = f"due on {due_on} (in {(due_on - today).days} days)"
             steps.append(
