@@ -13,6 +13,7 @@ from decimal import Decimal
 from ledger import accounts, dunning, orders, rulesets
 from ledger.clock import today_for
 from ledger.db import db
+from ledger.models import Status
 from ledger.money import CENT
 
 MERCHANT_NAME = "Alpenkiste GmbH"
@@ -185,7 +186,7 @@ def _replay_day(merchant, day: date, happenings: list, run: bool = True):
             orders.upsert_order(merchant, orders.parse_order(body), "api")
         else:
             order = orders.find_order(merchant.id, body["number"])
-            if order.status not in ("cancelled", "paid"):
+            if order.status not in (Status.CANCELLED, Status.PAID):
                 half = (order.amount / 2).quantize(CENT)
                 payment = {
                     "amount": str(order.amount if kind == "payment" else half),

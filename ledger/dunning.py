@@ -26,8 +26,10 @@ from ledger.models import (
     OPEN_STATUSES,
     DunningRun,
     Merchant,
+    MessageState,
     Order,
     OutboxMessage,
+    RunState,
     utcnow,
 )
 from ledger.rulebook import Rulebook
@@ -170,7 +172,7 @@ def start_run(merchant: Merchant, today: date, trigger: str, started_by: str | N
         trigger=trigger,
         started_by=started_by,
         schedule_key=f"{merchant.id}:{today.isoformat()}" if trigger == "schedule" else None,
-        state="queued",
+        state=RunState.QUEUED,
         steps={},
     )
     db.session.add(run)
@@ -183,7 +185,7 @@ def finish_run(run: DunningRun, summary: RunSummary, error: str | None = None) -
     run.orders_examined = summary.orders_examined
     run.steps = dict(summary.steps) | ({"skipped": summary.skipped} if summary.skipped else {})
     run.messages_queued = summary.messages_queued
-    run.state = "failed" if error else "done"
+    run.state = RunState.FAILED if error else RunState.DONE
     notes = [n for n in (error or summary.note, *summary.problems) if n]
     run.error = "\n".join(notes) or None
     run.finished_at = utcnow()
@@ -192,6 +194,6 @@ def finish_run(run: DunningRun, summary: RunSummary, error: str | None = None) -
 def messages_sent(run_id: int) -> int:
     return db.session.scalar(
         select(func.count(OutboxMessage.id)).where(
-            OutboxMessage.run_id == run_id, OutboxMessage.state == "sent"
+            OutboxMessage.run_id == run_id, OutboxMessage.state == MessageState.SENT
         )
     )

@@ -66,6 +66,16 @@ def post(
     return entry
 
 
+def total(order_id: int, kind: EntryKind) -> Decimal:
+    """The sum of one kind of the order's entries."""
+    found = db.session.scalar(
+        select(func.sum(LedgerEntry.amount)).where(
+            LedgerEntry.order_id == order_id, LedgerEntry.kind == kind
+        )
+    )
+    return Decimal(found or 0)
+
+
 def entries_of(order_id: int) -> list[LedgerEntry]:
     return list(
         db.session.scalars(

@@ -281,13 +281,16 @@ def transient(exc: Exception) -> bool:
 
 
 def _settled(order: Order, base: Status) -> Status:
-    """The status the money says, for an order whose dunning stage is `base`."""
+    """The status the money says, for an order whose dunning stage is `base`: paid once
+    payments, discounts and write-offs (less refunds) cover the order amount; partially paid
+    while they cover some of it."""
     statement = order.statement
-    if statement.principal - statement.paid - statement.adjustments <= 0:
+    covered = statement.paid + statement.adjustments
+    if statement.principal - covered <= 0:
         return Status.PAID
     if base in (Status.OVERDUE, Status.IN_COLLECTION):
         return base
-    return Status.PARTIALLY_PAID if statement.paid > 0 else Status.UNPAID
+    return Status.PARTIALLY_PAID if covered > 0 else Status.UNPAID
 
 
 def _transition(
@@ -637,12 +640,12 @@ def write_off(order: Order, cause: Cause) -> LedgerEntry:
 
 
 def reopen(order: Order, cause: Cause) -> None:
-    """Undo a write-off (its entry reversed by an opposite one) or a cancellation: the order is
-    back in dunning with its level and history."""
+    """Undo a write-off (its entries reversed by an opposite one) or a cancellation: the order
+    is back in dunning with its level and history, and what was paid counts for it again."""
     order = _locked(order)
     _check(order, Event.REOPEN)
     if order.status == Status.WRITTEN_OFF:
-        written = order.adjustments_total
+        written = entries.total(order.id, EntryKind.WRITE_OFF)
         if written:
             entries.post(
                 order,
@@ -655,6 +658,7 @@ def reopen(order: Order, cause: Cause) -> None:
             )
     else:
         order.cancelled_on = None
+        order.paid_after_cancellation = False
     _transition(order, Event.REOPEN, cause)
     refresh(order, cause)
     audit.record(order.merchant_id, cause.actor, "order.reopened", order.id, reason=cause.reason)

@@ -10,7 +10,15 @@ from sqlalchemy import func, select
 from ledger import audit, lifecycle, outbox
 from ledger.db import db
 from ledger.messages import reminder
-from ledger.models import AuditEntry, DunningEvent, Merchant, Order, OutboxMessage, Source
+from ledger.models import (
+    AuditEntry,
+    DunningEvent,
+    Merchant,
+    MessageState,
+    Order,
+    OutboxMessage,
+    Source,
+)
 from ledger.rulebook import program_for
 
 ERASED = "[erased]"
@@ -99,7 +107,7 @@ def _scrub(order: Order) -> None:
     for message in db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.order_id == order.id)
     ):
-        if message.state in ("pending", "sending"):
+        if message.state in (MessageState.PENDING, MessageState.SENDING):
             outbox.mark_cancelled(message, "the customer's data was erased")
         message.recipient = ERASED
         message.body = None

@@ -47,6 +47,21 @@ class Status(StrEnum):
     WRITTEN_OFF = "written_off"
 
 
+class MessageState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class RunState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class EntryKind(StrEnum):
     """The kinds of entry in an order's money ledger (see ledger/entries.py for their sign)."""
 
@@ -79,7 +94,7 @@ ORDER_STATUSES = tuple(Status)
 # Statuses in which an order still owes money and can get dunning steps.
 OPEN_STATUSES = (Status.UNPAID, Status.PARTIALLY_PAID, Status.OVERDUE, Status.IN_COLLECTION)
 MESSAGE_KINDS = ("email", "webhook", "letter")
-MESSAGE_STATES = ("pending", "sending", "sent", "failed", "cancelled")
+MESSAGE_STATES = tuple(MessageState)
 
 
 def utcnow() -> datetime:

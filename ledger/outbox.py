@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from ledger.db import db
-from ledger.models import OutboxMessage, utcnow
+from ledger.models import MessageState, OutboxMessage, utcnow
 
 # Messages to the customer that a payment or cancellation makes wrong to send.
 CUSTOMER_PURPOSES = ("reminder",)
@@ -16,7 +16,7 @@ def add(merchant_id: int, kind: str, purpose: str, recipient: str, **fields) -> 
     message = OutboxMessage(
         merchant_id=merchant_id, kind=kind, purpose=purpose, recipient=recipient, **fields
     )
-    message.state = "pending"
+    message.state = MessageState.PENDING
     message.attempts = 0
     db.session.add(message)
     return message
@@ -35,16 +35,16 @@ def cancel_pending_for_orders(order_ids: list[int], reason: str) -> None:
         update(OutboxMessage)
         .where(
             OutboxMessage.order_id.in_(order_ids),
-            OutboxMessage.state == "pending",
+            OutboxMessage.state == MessageState.PENDING,
             OutboxMessage.purpose.in_(CUSTOMER_PURPOSES),
         )
-        .values(state="cancelled", last_error=reason)
+        .values(state=MessageState.CANCELLED, last_error=reason)
         .execution_options(synchronize_session=False)
     )
 
 
 def pending_ids(run_id: int | None = None, merchant_id: int | None = None) -> list[int]:
-    query = select(OutboxMessage.id).where(OutboxMessage.state == "pending")
+    query = select(OutboxMessage.id).where(OutboxMessage.state == MessageState.PENDING)
     if run_id is not None:
         query = query.where(OutboxMessage.run_id == run_id)
     if merchant_id is not None:
@@ -53,7 +53,7 @@ def pending_ids(run_id: int | None = None, merchant_id: int | None = None) -> li
 
 
 def mark_sent(message: OutboxMessage) -> None:
-    message.state = "sent"
+    message.state = MessageState.SENT
     message.sent_at = utcnow()
     message.attempts += 1
     message.last_error = None
@@ -64,10 +64,10 @@ def mark_failed(message: OutboxMessage, error: str) -> bool:
     message.attempts += 1
     message.last_error = error[:2000]
     retry = message.attempts < MAX_ATTEMPTS
-    message.state = "pending" if retry else "failed"
+    message.state = MessageState.PENDING if retry else MessageState.FAILED
     return retry
 
 
 def mark_cancelled(message: OutboxMessage, reason: str) -> None:
-    message.state = "cancelled"
+    message.state = MessageState.CANCELLED
     message.last_error = reason

@@ -55,11 +55,15 @@ def _filters() -> tuple[dict, list[str]]:
     if method and method not in PAYMENT_METHODS:
         errors.append(f"Unknown payment method {method!r}; showing all methods.")
         method = ""
+    flag = args.get("flag", "").strip()
+    if flag and flag != "paid_after_cancellation":
+        errors.append(f"Unknown filter {flag!r}; showing all orders.")
+        flag = ""
     q = args.get("q", "").strip()
     if len(q) > MAX_SEARCH:
         errors.append(f"The search was cut to its first {MAX_SEARCH} characters.")
         q = q[:MAX_SEARCH]
-    return {"status": status, "method": method, "q": q}, errors
+    return {"status": status, "method": method, "flag": flag, "q": q}, errors
 
 
 @bp.get("/orders")
@@ -70,6 +74,8 @@ def order_list():
         conditions.append(Order.status == filters["status"])
     if filters["method"]:
         conditions.append(Order.payment_method == filters["method"])
+    if filters["flag"]:
+        conditions.append(Order.paid_after_cancellation.is_(True))
     if filters["q"]:
         q = filters["q"]
         conditions.append(

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from ledger import dunning
 from ledger.clock import today_for
 from ledger.db import db
-from ledger.models import DunningRun
+from ledger.models import DunningRun, RunState
 from portal.auth import require_login
 from portal.ui import merchant, page_number, paginate, partial_request, render_page
 
@@ -17,7 +17,7 @@ bp = Blueprint("runs", __name__)
 bp.before_request(require_login)
 
 RUNS_PER_PAGE = 25
-FINISHED = ("done", "failed")
+FINISHED = (RunState.DONE, RunState.FAILED)
 
 
 def _sent_counts(runs: list[DunningRun]) -> dict[int, int]:

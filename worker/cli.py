@@ -14,7 +14,7 @@ from ledger import dunning, outbox
 from ledger.accounts import find_merchant
 from ledger.clock import today_for
 from ledger.db import db
-from ledger.models import DunningRun, Merchant, OutboxMessage
+from ledger.models import DunningRun, Merchant, MessageState, OutboxMessage, RunState
 from worker.runner import AppWorker, InlineWorker, make_worker
 
 DISPATCH_CRON = "*/10 * * * *"
@@ -94,7 +94,7 @@ def run_command(day, merchant_name: str | None, dry_run: bool, wait: int) -> Non
         _execute_and_deliver(run.id, wait)
         run = db.session.get(DunningRun, run.id)
         db.session.refresh(run)
-        if run.state == "failed":
+        if run.state == RunState.FAILED:
             raise click.ClickException(f"run {run.id} failed: {run.error}")
         _print_summary(merchant, run.orders_examined, run.steps, run.id, run.error)
 
@@ -109,7 +109,7 @@ def _execute_and_deliver(run_id: int, wait: int) -> None:
     while time.monotonic() < deadline:
         db.session.expire_all()
         run = db.session.get(DunningRun, run_id)
-        if run.state in ("done", "failed") and not _undelivered(run_id):
+        if run.state in (RunState.DONE, RunState.FAILED) and not _undelivered(run_id):
             return
         time.sleep(0.2)
         make_worker(app, InlineWorker).work(burst=True, logging_level="WARNING")
@@ -122,7 +122,7 @@ def _undelivered(run_id: int) -> int:
     return db.session.scalar(
         select(func.count(OutboxMessage.id)).where(
             OutboxMessage.run_id == run_id,
-            OutboxMessage.state.in_(("pending", "sending")),
+            OutboxMessage.state.in_((MessageState.PENDING, MessageState.SENDING)),
             OutboxMessage.attempts == 0,
         )
     )

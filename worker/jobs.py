@@ -13,7 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from ledger import dunning, lifecycle, outbox, rulesets, scheduling
 from ledger.clock import DEFAULT_TIMEZONE, today_for
 from ledger.db import db
-from ledger.models import DunningRun, Merchant, OutboxMessage, RulesetVersion, utcnow
+from ledger.models import (
+    DunningRun,
+    Merchant,
+    MessageState,
+    OutboxMessage,
+    RulesetVersion,
+    RunState,
+    utcnow,
+)
 from worker.channels import ChannelError, email, letter, webhook
 
 log = logging.getLogger(__name__)
@@ -34,8 +42,8 @@ def run_dunning(run_id: int) -> dict:
     """Execute a queued run, then enqueue the delivery of the messages it wrote."""
     claimed = db.session.execute(
         update(DunningRun)
-        .where(DunningRun.id == run_id, DunningRun.state == "queued")
-        .values(state="running", started_at=utcnow())
+        .where(DunningRun.id == run_id, DunningRun.state == RunState.QUEUED)
+        .values(state=RunState.RUNNING, started_at=utcnow())
     ).rowcount
     db.session.commit()
     if not claimed:
@@ -74,8 +82,8 @@ def _still_wanted(message: OutboxMessage) -> str | None:
 def deliver(message_id: int) -> str:
     claimed = db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.state == "pending")
-        .values(state="sending")
+        .where(OutboxMessage.id == message_id, OutboxMessage.state == MessageState.PENDING)
+        .values(state=MessageState.SENDING)
     ).rowcount
     db.session.commit()
     if not claimed:
@@ -92,7 +100,7 @@ def deliver(message_id: int) -> str:
     except ChannelError as exc:
         retry = outbox.mark_failed(message, str(exc)) and not exc.permanent
         if not retry:
-            message.state = "failed"
+            message.state = MessageState.FAILED
         db.session.commit()
         if retry:
             delay = RETRY_DELAYS[min(message.attempts, len(RETRY_DELAYS)) - 1]
@@ -146,13 +154,13 @@ def requeue_stale_messages(older_than_minutes: int = 15) -> int:
         select(OutboxMessage).where(
             OutboxMessage.created_at < cutoff,
             or_(
-                OutboxMessage.state == "sending",
-                and_(OutboxMessage.state == "pending", OutboxMessage.attempts == 0),
+                OutboxMessage.state == MessageState.SENDING,
+                and_(OutboxMessage.state == MessageState.PENDING, OutboxMessage.attempts == 0),
             ),
         )
     ).all()
     for message in stale:
-        message.state = "pending"
+        message.state = MessageState.PENDING
     db.session.commit()
     for message in stale:
         _queue().enqueue("worker.jobs.deliver", message.id)

@@ -278,6 +278,8 @@ def test_the_rules_page_accepts_every_example_of_the_language(app, make_merchant
     from tests.portal.conftest import Portal
     from tests.rules.test_docs import NAMED
 
+    # A day whose German and Austrian base rates rules/base_rates.py knows (statutory interest).
+    app.config["MAHNWERK_TODAY"] = "2025-12-01"
     info = make_merchant(
         "Bergladen AG", team_email="team@bergladen.example", webhook_url="https://shop.example/h"
     )
