@@ -30,10 +30,10 @@ TODAY = date(2026, 11, 23)
 def seed(
     merchant_id: int, count: int, days: int, rng: random.Random, paid_share: float = 0.6
 ) -> None:
-    from sqlalchemy import insert
+    from sqlalchemy import insert, select
 
     from ledger.db import db
-    from ledger.models import Order
+    from ledger.models import LedgerEntry, Order
 
     rows = []
     for i in range(count):
@@ -65,6 +65,22 @@ def seed(
         )
     for start in range(0, len(rows), 5000):
         db.session.execute(insert(Order), rows[start : start + 5000])
+    # Each order's money ledger: its amount a charge, and the payment of the paid ones.
+    found = db.session.execute(
+        select(Order.id, Order.amount, Order.ordered_on, Order.status).where(
+            Order.merchant_id == merchant_id
+        )
+    ).all()
+    entries = []
+    for order_id, amount, ordered_on, status in found:
+        entry = {"merchant_id": merchant_id, "order_id": order_id, "amount": amount,
+                 "currency": "EUR", "booked_on": ordered_on, "source": "migration",
+                 "actor": "bench"}  # fmt: skip
+        entries.append(entry | {"kind": "charge"})
+        if status == "paid":
+            entries.append(entry | {"kind": "payment", "source": "api"})
+    for start in range(0, len(entries), 5000):
+        db.session.execute(insert(LedgerEntry), entries[start : start + 5000])
     db.session.commit()
 
 
