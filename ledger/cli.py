@@ -104,10 +104,15 @@ def _report(diagnostics, text: str, path: str) -> bool:
 
 @rules_group.command("check")
 @click.argument("path", type=click.Path(dir_okay=False))
+@with_appcontext
 def rules_check(path) -> None:
-    """Check a rules file; exit 1 when it has errors."""
+    """Check a rules file; exit 1 when it has errors. Without a merchant, webhook names are not
+    checked; statutory interest is checked against today's base rate."""
+    from ledger.clock import today_for
+
     text = _read(path)
-    if _report(rules.check_text(text), text, path):
+    context = rules.CheckContext(webhook_names=None, today=today_for())
+    if _report(rules.check_text(text, context), text, path):
         sys.exit(1)
 
 

@@ -14,8 +14,9 @@ def now_in(timezone: str | None) -> datetime:
     return datetime.now(ZoneInfo(timezone or DEFAULT_TIMEZONE))
 
 
-def today_for(merchant) -> date:
+def today_for(merchant=None) -> date:
+    """The merchant's today (without a merchant: the default time zone's)."""
     pinned = current_app.config.get("MAHNWERK_TODAY")
     if pinned:
         return date.fromisoformat(pinned)
-    return now_in(merchant.timezone).date()
+    return now_in(merchant.timezone if merchant else None).date()

@@ -27,7 +27,7 @@ class CheckContext:
     """What the checker may know about the merchant. Without a context (None) webhook names are
     not checked."""
 
-    webhook_names: frozenset[str] = field(default_factory=frozenset)
+    webhook_names: frozenset[str] | None = field(default_factory=frozenset)  # None: not checked
     team_address_known: bool = True
     # The merchant's today: statutory interest needs the base rate of every day it charges,
     # and rules/base_rates.py must know it (None: not checked).
@@ -213,7 +213,7 @@ def _check_action(block, action: ast.Action, context, found: list) -> None:
         )
     elif isinstance(action, ast.Notify):
         _check_recipient(action, context, found)
-    elif isinstance(action, ast.SendWebhook) and context is not None:
+    elif isinstance(action, ast.SendWebhook) and context and context.webhook_names is not None:
         if action.name not in context.webhook_names:
             known = ", ".join(sorted(context.webhook_names)) or "none"
             message = f'unknown webhook "{action.name}" (known: {known})'

@@ -98,3 +98,16 @@ def test_activate_refuses_errors_and_keeps_the_active_rules(runner, tmp_path, ca
     assert "active rules are unchanged" in result.output
     db.session.expire_all()
     assert rulesets.active_version(card_merchant.id).id == before.id
+
+
+def test_check_refuses_statutory_interest_past_the_base_rate_table(app, runner, tmp_path):
+    from rules.base_rates import known_until
+
+    text = "rechnung after 14 days: remind; after 28 days: remind and charge interest statutory\n"
+    path = write(tmp_path, text)
+    app.config["MAHNWERK_TODAY"] = "2025-12-01"
+    assert runner.invoke(args=["rules", "check", str(path)]).exit_code == 0
+    app.config["MAHNWERK_TODAY"] = date.fromordinal(known_until("DE").toordinal() + 1).isoformat()
+    result = runner.invoke(args=["rules", "check", str(path)])
+    assert result.exit_code == 1
+    assert "needs today's base rate, but it is known only up to" in result.output
