@@ -126,8 +126,12 @@ def _entries_from_totals():
             f"UPDATE orders SET {column} = COALESCE((SELECT SUM(l.amount) FROM ledger_entries l"
             f" WHERE l.order_id = orders.id AND l.kind IN ({kinds})), 0)"
         )
+    # Flag the cancelled orders whose payment arrived on or after the cancellation day (a
+    # partial payment before it is a credit to refund, not a payment after cancellation).
     op.execute(
-        "UPDATE orders SET paid_after_cancellation = (status = 'cancelled' AND paid_total > 0)"
+        "UPDATE orders SET paid_after_cancellation = (status = 'cancelled' AND EXISTS ("
+        "SELECT 1 FROM ledger_entries l WHERE l.order_id = orders.id AND l.kind = 'payment'"
+        " AND l.created_at >= orders.cancelled_on))"
     )
 
 
