@@ -131,7 +131,7 @@ def _entries_from_totals():
     op.execute(
         "UPDATE orders SET paid_after_cancellation = (status = 'cancelled' AND EXISTS ("
         "SELECT 1 FROM ledger_entries l WHERE l.order_id = orders.id AND l.kind = 'payment'"
-        " AND l.created_at >= orders.cancelled_on))"
+        " AND l.booked_on >= orders.cancelled_on))"
     )
 
 
