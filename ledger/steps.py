@@ -131,9 +131,9 @@ def _send_reminders(a: _Applying) -> None:
 
 
 def _cancel(a: _Applying, action) -> None:
-    event = a.event("cancel")
     if lifecycle.why_not(a.order, lifecycle.Event.CANCEL):
         return  # the checker refuses such rules; never cancel an invoice by accident
+    event = a.event("cancel")
     a.messages += lifecycle.cancel(a.order, a.cause, event) is not None
 
 
