@@ -1,161 +1,221 @@
-"""The lexer for grammar.lark: the text as leaves, each word named by what the parser accepts.
+"""The lexer for grammar.lark: the text as Lark tokens, each word named by what the parser accepts.
 
-It cuts the text into words, numbers, strings and punctuation with one regular expression and
-names each word by the parser's current state (so `AT` is a country code after `country in`,
-and the keyword `at` in `at least`). Words are whole words: "remindx" is not "remind" plus "x".
-It uses the grammar's terminal names, so the grammar stays the one source. It also writes the
-_INDENT/_DEDENT leaves of indented blocks.
+Everything it scans comes from the grammar's terminals (`Lark.terminals`, `Lark.ignore_tokens`):
 
-A leaf is a plain tuple `(terminal, text, line, column, end_line, end_column)`: the parser
-makes thousands of them per file, and a tuple costs a quarter of the cheapest way to make a
-Lark Token.
+- The text is cut with one regular expression made of the grammar's regex terminals and its
+  non-word literals (`:`, `;`, `%` …), tried in Lark's documented order: higher priority first,
+  then the longer possible match, then the longer pattern. A terminal that must win over another
+  one matching at the same place says so with a priority (`DATE.2` over `NUMBER`). The `%ignore`
+  patterns are skipped.
+- Keywords (the literals that are words, such as `"remind"i`) are not cut on their own: a word is
+  always cut whole (as WORD's pattern reads it), so "remindx" is one word, not "remind" + "x".
+- A word is then named by the parser's current state (`InteractiveParser.choices()`): the keyword
+  it is, if the state accepts that keyword; otherwise the first terminal the state accepts whose
+  pattern matches the whole word (so `AT` is a country code after `country in` and the keyword
+  `at` in `at least`, and a new regex terminal such as `AGENCY_ID: /AG[0-9]{4}/` needs no change
+  here); otherwise the keyword it is, or its own terminal, for the parser to refuse.
+- `_NL` (a line break with the next line's indentation, comments included) is followed by
+  `_INDENT`/`_DEDENT` tokens where the indentation changes, as Lark's Indenter does; here an
+  indentation that matches no open block is an error at that line.
 """
 
 from __future__ import annotations
 
 import re
-import sys
+from collections.abc import Callable, Iterator
 
-from lark import Token
+from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
 from rules.ast import Span
 from rules.diagnostics import error
 
 TAB_WIDTH = 8
-LAYOUT = frozenset({"_NL", "_INDENT", "_DEDENT"})
+NEWLINE, INDENT, DEDENT = "_NL", "_INDENT", "_DEDENT"
+LAYOUT = frozenset({NEWLINE, INDENT, DEDENT})
+WORD = "WORD"  # its pattern is also the shape of a word: keywords and named words are cut by it
+_OTHER = "_other"  # the scanner's group for a character no terminal starts with
 
-# One match per token; the blanks after a token are eaten with it, so they cost no extra match.
-# The most frequent tokens come first, and letters are spelled out in both cases instead of
-# re.IGNORECASE (which makes every comparison fold case): this scan is a quarter of the parse.
-# The last group takes any other character, so every character is in some match.
-_BY = r"[Bb][Yy][ \t]+"
-_CHANNEL = r"(?:[Ee]-?[Mm][Aa][Ii][Ll]|[Ll][Ee][Tt][Tt][Ee][Rr])"
-_SCAN = re.compile(
-    rf"""
-    (?:
-      (?P<WORD>(?!{_BY}{_CHANNEL}(?![A-Za-z0-9]))[A-Za-z][A-Za-z0-9_.@-]*)
-    | (?P<DATE>[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}(?![0-9]))
-    | (?P<NUMBER>[0-9]+(?:\.[0-9]+)?)
-    | (?P<PUNCT>[:;,%])
-    | (?P<NL>(?:\n[\t ]*|\#[^\n]*)+)
-    | (?P<CHANNELS>{_BY}{_CHANNEL}(?:[ \t]+[Aa][Nn][Dd][ \t]+{_CHANNEL})?(?![A-Za-z0-9]))
-    | (?P<STRING>"[^"\n]*")
-    | (?P<WS>[\t \f]+)
-    | (?P<OTHER>.)
-    )
-    [\t \f]*
-    """,
-    re.VERBOSE,
-)
-_CODE = re.compile(r"[A-Za-z]{2}")
-_CUSTOMER = re.compile(r"b2[bc]", re.IGNORECASE)
+_new = str.__new__
+
+
+class Leaf(Token):
+    """A Lark Token made without Token's Python-level constructor (the lexer makes thousands)."""
+
+    __slots__ = ()
+
+
+def leaf(kind: str, value: str, line: int, column: int, end_line: int, end_column: int) -> Leaf:
+    token = _new(Leaf, value)
+    token.type = kind
+    token.line = line
+    token.column = column
+    token.end_line = end_line
+    token.end_column = end_column
+    return token
+
+
+def _scanner(groups: list[tuple[str, str]], ignored: list[str]) -> str:
+    """One alternative per terminal (`(?P<t0>...)`, in the given order), then any character; the
+    ignored blanks after a token are eaten with it (one match fewer per token) when they have no
+    groups of their own, which would hide the token's group from `match.lastindex`."""
+    alternatives = "".join(f"(?P<t{i}>{regexp})|" for i, (_, regexp) in enumerate(groups))
+    pattern = f"(?:{alternatives}(?P<{_OTHER}>(?s:.)))"
+    if not ignored or re.compile("|".join(ignored)).groups:
+        return pattern
+    if len(ignored) == 1 and re.fullmatch(r"\[(?:\\.|[^]\\])*\]\+", ignored[0]):
+        return pattern + ignored[0][:-1] + "*"  # [ \t]+ repeated is [ \t]*
+    return pattern + "(?:" + "|".join(ignored) + ")*"
+
+
+def _precedence(terminal) -> tuple:
+    """Lark's order for terminals that match at the same place (its lexers sort by this)."""
+    pattern = terminal.pattern
+    return (-terminal.priority, -pattern.max_width, -len(pattern.value), terminal.name)
+
+
+class _State:
+    """What the lexer needs of one parser state: the keywords it accepts (by lower-case word, and
+    by exact spelling for case-sensitive ones) and its terminals that may name a whole word."""
+
+    __slots__ = ("row", "folded", "exact", "named")
+
+    def __init__(self, row: dict, lexer: Lexer):
+        self.row = row
+        self.folded = {w: n for w, n in lexer.folded.items() if n in row}
+        self.exact = {w: n for w, n in lexer.exact.items() if n in row}
+        self.exact |= self.folded  # a keyword written in lower case is found by one look-up
+        self.named = [(name, match) for name, match in lexer.named if name in row]
 
 
 class Lexer:
-    """The lexer for one grammar: `Lexer(terminals, rows).leaves(text, stack)`. `rows[state]`
-    is what the parser accepts in a state (terminal names among its keys)."""
+    """The lexer for one grammar: `Lexer(lark).tokens(text, choices)`, where `choices()` is the
+    parser's `InteractiveParser.choices` (what the current state accepts)."""
 
-    def __init__(self, terminals, rows: list[dict]):
-        # "remind" -> REMIND, from the grammar's literal terminals
-        self.keywords = {
-            t.pattern.value.lower(): sys.intern(str(t.name))
-            for t in terminals
-            if t.pattern.type == "str"
-        }
-        self.keywords["day"] = self.keywords["days"] = "_DAY"
-        self.rows = rows
-        # per parser state, the keywords it accepts: one look-up names a word
-        self.words = [
-            {word: name for word, name in self.keywords.items() if name in row} for row in rows
-        ]
+    def __init__(self, parser: Lark):
+        terminals = sorted(parser.terminals, key=_precedence)
+        word = re.compile(parser.get_terminal(WORD).pattern.to_regexp())
+        self.folded: dict[str, str] = {}  # "remind" -> REMIND: the case-insensitive keywords
+        self.exact: dict[str, str] = {}  # the case-sensitive ones
+        self.named: list[tuple[str, Callable]] = []  # regex terminals, in precedence order
+        groups = []
+        for terminal in terminals:
+            pattern = terminal.pattern
+            if pattern.type == "str" and word.fullmatch(pattern.value):
+                if "i" in pattern.flags:
+                    self.folded[pattern.value.lower()] = terminal.name
+                else:
+                    self.exact[pattern.value] = terminal.name
+                continue
+            if pattern.type == "re":
+                self.named.append((terminal.name, re.compile(pattern.to_regexp()).fullmatch))
+            groups.append((terminal.name, pattern.to_regexp()))
+        ignored = [parser.get_terminal(name).pattern.to_regexp() for name in parser.ignore_tokens]
+        self.scan = re.compile(_scanner(groups, ignored))
+        # the terminal of each group of the scanner, by the group's number (match.lastindex)
+        self.kinds: list[str | None] = [None] * (self.scan.groups + 1)
+        for group, index in self.scan.groupindex.items():
+            self.kinds[index] = groups[int(group[1:])][0] if group != _OTHER else _OTHER
+        self.ignored = frozenset(parser.ignore_tokens)
+        self.states: dict[int, _State] = {}
 
-    def leaves(self, text: str, stack: list[int]):
-        """The leaves of `text` (normalised: LF line ends, a final newline), then `$END`.
-        `stack` is the parser's state stack, read before each word to name it."""
-        rows, words = self.rows, self.words
+    def state(self, row: dict) -> _State:
+        """The lexer's view of a parser state, made once per state (keyed by its row)."""
+        known = self.states.get(id(row))
+        if known is None or known.row is not row:
+            if len(self.states) > 10_000:  # pragma: no cover - rows are the parser's own table
+                self.states.clear()
+            known = self.states[id(row)] = _State(row, self)
+        return known
+
+    def tokens(self, text: str, choices: Callable[[], dict]) -> Iterator[Leaf]:
+        """The tokens of `text` (normalised: LF line ends, a final newline), then `$END`.
+        `choices()` is read before each word to name it."""
+        kinds, ignored, states = self.kinds, self.ignored, self.states
         line, line_start = 1, 0
         levels = [0]  # indentation of the open blocks
-        leaf = ("_NL", "", 1, 1, 1, 1)  # the previous leaf, for errors and $END
-        for match in _SCAN.finditer(text):
-            kind = match.lastgroup
-            value = match.group(kind)
-            start = match.start()
-            column = start - line_start + 1
-            if kind == "WORD":
-                lower = value.lower()
-                kind = words[stack[-1]].get(lower)
+        token = leaf(NEWLINE, "", 1, 1, 1, 1)  # the previous token, for errors and $END
+        for match in self.scan.finditer(text):
+            group = match.lastindex
+            kind = kinds[group]
+            value = match.group(group)
+            column = match.start() - line_start + 1
+            if kind == WORD:
+                row = choices()
+                state = states.get(id(row))
+                if state is None or state.row is not row:
+                    state = self.state(row)
+                kind = state.exact.get(value)
                 if kind is None:
-                    accepts = rows[stack[-1]]
-                    kind = _other_word(value, accepts, self.keywords.get(lower))
+                    kind = state.folded.get(value.lower()) or self._named(value, state)
                     if kind is None:
-                        word = ("WORD", value, line, column, line, column + len(value))
-                        raise unexpected(word, accepts, leaf)
-            elif kind == "NL":
+                        word = leaf(WORD, value, line, column, line, column + len(value))
+                        raise unexpected(word, row, token)
+            elif kind == NEWLINE:
                 newlines = value.count("\n")
                 if newlines:
                     end_line = line + newlines
                     cut = value.rfind("\n")
-                    leaf = ("_NL", value, line, column, end_line, len(value) - cut)
-                    yield leaf
-                    line, line_start = end_line, start + cut + 1
+                    token = leaf(NEWLINE, value, line, column, end_line, len(value) - cut)
+                    yield token
+                    line, line_start = end_line, match.start() + cut + 1
                     indent_text = value[cut + 1 :]
                     if len(indent_text) != levels[-1] or "\t" in indent_text:  # not as before
-                        for indentation in _indentation(indent_text, levels, leaf):
-                            leaf = indentation
-                            yield leaf
+                        for indentation in _indentation(indent_text, levels, token):
+                            token = indentation
+                            yield token
                 else:  # a comment at the very end of the text
-                    leaf = ("_NL", value, line, column, line, column + len(value))
-                    yield leaf
+                    token = leaf(NEWLINE, value, line, column, line, column + len(value))
+                    yield token
                 continue
-            elif kind == "PUNCT":
-                kind = self.keywords[value]
-            elif kind == "WS":
+            elif kind in ignored:
                 continue
-            elif kind == "OTHER":
+            elif kind == _OTHER:
                 raise UnexpectedCharacters(
                     text,
-                    start,
+                    match.start(),
                     line,
                     column,
-                    allowed=expected(rows[stack[-1]]),
-                    token_history=[token(leaf)],
+                    allowed=expected(choices()),
+                    token_history=[token],
                 )
-            leaf = (kind, value, line, column, line, column + len(value))
-            yield leaf
+            # leaf(...) written out: a function call less per token
+            token = _new(Leaf, value)
+            token.type = kind
+            token.line = token.end_line = line
+            token.column = column
+            token.end_column = column + len(value)
+            yield token
         while len(levels) > 1:
             levels.pop()
-            leaf = ("_DEDENT", "", line, 1, line, 1)
-            yield leaf
-        yield ("$END", "", *leaf[2:])
+            token = leaf(DEDENT, "", line, 1, line, 1)
+            yield token
+        yield leaf("$END", "", token.line, token.column, token.end_line, token.end_column)
+
+    def _named(self, value: str, state: _State) -> str | None:
+        """A word that is no keyword the state accepts: the first terminal the state accepts
+        that matches the whole word; else the keyword the word is, for the parser to refuse;
+        else None (a word the parser cannot take here)."""
+        for name, fullmatch in state.named:
+            if fullmatch(value):
+                return name
+        return self.exact.get(value) or self.folded.get(value.lower())
 
 
-def _other_word(value: str, accepts, keyword: str | None) -> str | None:
-    """A word that is not a keyword the parser accepts here: a value, the keyword it is (for
-    the parser to refuse), or None for a word the parser cannot take here."""
-    if "CUSTOMER_TYPE" in accepts and _CUSTOMER.fullmatch(value):
-        return "CUSTOMER_TYPE"
-    if "CODE" in accepts and _CODE.fullmatch(value):
-        return "CODE"
-    if "WORD" in accepts:
-        return "WORD"
-    return keyword
-
-
-def _indentation(indent_text: str, levels: list[int], newline: tuple):
+def _indentation(indent_text: str, levels: list[int], newline: Leaf):
     """_INDENT when a line is indented deeper than the block it is in, _DEDENT per block it
     leaves; an indentation that matches no open block is an error at that line."""
     indent = len(indent_text.expandtabs(TAB_WIDTH))
-    position = newline[2:]
+    position = (newline.line, newline.column, newline.end_line, newline.end_column)
     if indent > levels[-1]:
         levels.append(indent)
-        yield ("_INDENT", indent_text, *position)
+        yield leaf(INDENT, indent_text, *position)
         return
     while indent < levels[-1]:
         levels.pop()
-        yield ("_DEDENT", indent_text, *position)
+        yield leaf(DEDENT, indent_text, *position)
     if indent != levels[-1]:
-        line = newline[4]
+        line = newline.end_line
         raise error(
             "this line's indentation matches no line above it; indent the lines of a block "
             "by the same amount",
@@ -171,15 +231,7 @@ def expected(row: dict) -> set[str]:
     return {name for name in row if name.isupper() or name == "$END"}
 
 
-def token(leaf: tuple) -> Token:
-    """A Lark Token for a leaf, for the error reports (rules.expected reads Lark's exceptions)."""
-    kind, value, line, column, end_line, end_column = leaf
-    return Token(kind, value, None, line, column, end_line, end_column)
-
-
-def unexpected(leaf: tuple, row: dict, previous: tuple | None) -> UnexpectedToken:
+def unexpected(token: Token, row: dict, previous: Token | None) -> UnexpectedToken:
     return UnexpectedToken(
-        token(leaf),
-        expected(row),
-        token_history=[token(previous)] if previous else None,
+        token, expected(row), token_history=[previous] if previous is not None else None
     )

@@ -1,9 +1,11 @@
-"""Text → typed AST (rules.ast), through Lark's LALR table for grammar.lark. Syntax errors become
+"""Text → typed AST (rules.ast), with Lark's LALR(1) parser for grammar.lark. Syntax errors become
 RulesError with words.
 
-Lark builds the table from grammar.lark (`lark_parser`); `rules.lalr` runs it with the lexer of
-`rules.lexer`, and the builders below make the AST while the text is parsed: one method per rule
-of the grammar, called with the rule's children (every token kept, as a leaf tuple).
+`lark_parser()` is Lark's parser for grammar.lark, with the builders below as its transformer:
+Lark calls one of them per rule it reduces, with the rule's children (every token kept), so the
+AST is made while the text is parsed. The tokens come from `rules.lexer`, fed to the parser
+through Lark's interactive interface (`parse_interactive`, `choices`, `feed_token`): the lexer
+names a word by what the parser's current state accepts.
 """
 
 from __future__ import annotations
@@ -15,28 +17,57 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from lark import Lark
-from lark.exceptions import LarkError, UnexpectedInput
+from lark import Lark, Transformer
+from lark.exceptions import LarkError, UnexpectedInput, UnexpectedToken
 
 from rules import ast
 from rules.ast import Span
 from rules.diagnostics import Diagnostic, RulesError, error
 from rules.expected import describe_unexpected
-from rules.lalr import Automaton
-from rules.lexer import LAYOUT
+from rules.lexer import LAYOUT, Leaf, Lexer
+
+GRAMMAR = Path(__file__).with_name("grammar.lark")
+
+
+def build(grammar: str, builders: type[Transformer] | None = None) -> tuple[Lark, Lexer]:
+    """Lark's LALR(1) parser for `grammar`, with `builders` (default: the ones below) making the
+    AST as it parses, and the lexer made from the grammar's terminals."""
+    parser = Lark(
+        grammar,
+        parser="lalr",
+        lexer="basic",  # never runs: rules.lexer feeds the tokens; Lark wants a lexer named
+        transformer=(builders or _Builders)(),
+        keep_all_tokens=True,
+        maybe_placeholders=False,
+    )
+    return parser, Lexer(parser)
 
 
 @lru_cache(maxsize=1)
+def _built() -> tuple[Lark, Lexer]:
+    return build(GRAMMAR.read_text(encoding="utf-8"))
+
+
 def lark_parser() -> Lark:
-    """Lark's view of grammar.lark: its LALR table, terminals and literals. Its own lexer and
-    parse loop are not used (rules.lexer and rules.lalr are)."""
-    grammar = (Path(__file__).with_name("grammar.lark")).read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", lexer="basic")
+    """Lark's parser for grammar.lark, built once per process."""
+    return _built()[0]
 
 
-@lru_cache(maxsize=1)
-def automaton() -> Automaton:
-    return Automaton(lark_parser(), _Builders)
+def run(parser: Lark, lexer: Lexer, text: str):
+    """The builders' value for `text` (normalised). Raises Lark's UnexpectedToken or
+    UnexpectedCharacters, or a builder's RulesError."""
+    interactive = parser.parse_interactive()
+    feed = interactive.feed_token
+    previous = None
+    try:
+        for token in lexer.tokens(text, interactive.choices):
+            result = feed(token)
+            previous = token
+    except UnexpectedToken as exc:
+        if exc.token_history is None and previous is not None:
+            exc.token_history = [previous]  # the previous terminal, for the message's words
+        raise
+    return result
 
 
 def normalize(text: str) -> str:
@@ -47,14 +78,19 @@ def normalize(text: str) -> str:
 
 def parse(text: str) -> ast.Ruleset:
     """Parse a rules text into a Ruleset; raises RulesError (with a diagnostic) on bad syntax."""
+    return parse_with(*_built(), text)
+
+
+def parse_with(parser: Lark, lexer: Lexer, text: str) -> ast.Ruleset:
+    """`parse` with a parser and lexer from `build` (a changed grammar, in the tests)."""
     source = normalize(text)
     try:
-        tree = automaton().parse(source)
+        tree = run(parser, lexer, source)
     except RulesError as exc:
         exc.source = text
         raise
     except UnexpectedInput as exc:
-        raise RulesError([_described(exc, source)], text) from None
+        raise RulesError([_described(exc, source, parser)], text) from None
     except LarkError as exc:  # pragma: no cover - defensive: any other Lark failure
         raise RulesError([Diagnostic("error", str(exc), 1, 1, 1, 2)], text) from None
     return ast.Ruleset(
@@ -65,9 +101,9 @@ def parse(text: str) -> ast.Ruleset:
     )
 
 
-def _described(exc: UnexpectedInput, source: str) -> Diagnostic:
+def _described(exc: UnexpectedInput, source: str, parser: Lark) -> Diagnostic:
     try:
-        return describe_unexpected(exc, source, lark_parser())
+        return describe_unexpected(exc, source, parser)
     except Exception:  # pragma: no cover - never let the message maker hide the error itself
         line, column = getattr(exc, "line", 1) or 1, getattr(exc, "column", 1) or 1
         return Diagnostic("error", "this is not valid rules syntax", line, column, line, column + 1)
@@ -95,7 +131,7 @@ def comments(source: str):
         )
 
 
-# --- children: leaves, AST nodes and headers ------------------------------------------------
+# --- children: tokens, AST nodes and headers ------------------------------------------------
 
 VALUES = frozenset({"NUMBER", "DATE", "CODE", "CUSTOMER_TYPE", "STRING", "WORD", "CHANNELS"})
 
@@ -111,7 +147,7 @@ class Header(NamedTuple):
 
 _new = tuple.__new__  # Span(...) without the named tuple's Python-level __new__
 
-# The nodes a file has by the hundred, made by ast.constructor (positional, span last).
+# The nodes a file has by the hundred, made by ast.constructor (the span by keyword).
 _Trigger = ast.constructor(ast.Trigger)
 _Step = ast.constructor(ast.Step)
 _StepLine = ast.constructor(ast.StepLine)
@@ -124,15 +160,16 @@ _Cancel = ast.constructor(ast.Cancel)
 _MarkOverdue = ast.constructor(ast.MarkOverdue)
 _ReleaseReservation = ast.constructor(ast.ReleaseReservation)
 _HandOverToCollection = ast.constructor(ast.HandOverToCollection)
+_set_business = ast.Trigger.business.__set__  # a trigger's inherited unit, set by its block
 
 
 def _edge(children: list, last: bool):
-    """The first (or last) leaf among `children` that is not layout, or the span of an AST node
+    """The first (or last) token among `children` that is not layout, or the span of an AST node
     there (a header counts by its own children)."""
     for child in reversed(children) if last else children:
         kind = child.__class__
-        if kind is tuple:
-            if child[0] not in LAYOUT:
+        if kind is Leaf:
+            if child.type not in LAYOUT:
                 return child
         elif kind is Header:
             found = _edge(child.children, last)
@@ -148,20 +185,23 @@ def _span_of(children: list) -> Span:
         return ast.NO_SPAN
     first, last = children[0], children[-1]
     if (  # the usual case: from a keyword to a value or keyword, on one line
-        first.__class__ is tuple
-        and last.__class__ is tuple
-        and first[0] not in LAYOUT
-        and last[0] not in LAYOUT
+        first.__class__ is Leaf
+        and last.__class__ is Leaf
+        and first.type not in LAYOUT
+        and last.type not in LAYOUT
     ):
-        return _new(Span, (first[2], first[3], last[4], last[5]))
+        return _new(Span, (first.line, first.column, last.end_line, last.end_column))
     first = _edge(children, False)
     if first is None:
         return ast.NO_SPAN
     last = _edge(children, True)
-    line, column = (first[2], first[3]) if first.__class__ is tuple else (first.line, first.column)
-    if last.__class__ is tuple:
-        return _new(Span, (line, column, last[4], last[5]))
-    return _new(Span, (line, column, last.end_line, last.end_column))
+    if first.__class__ is Leaf:
+        line, column = first.line, first.column
+    else:
+        line, column = first[0], first[1]
+    if last.__class__ is Leaf:
+        return _new(Span, (line, column, last.end_line, last.end_column))
+    return _new(Span, (line, column, last[2], last[3]))
 
 
 def _between(first: Span, last: Span) -> Span:
@@ -169,14 +209,14 @@ def _between(first: Span, last: Span) -> Span:
     return _new(Span, (first[0], first[1], last[2], last[3]))
 
 
-def _leaf_span(leaf: tuple) -> Span:
-    return Span(*leaf[2:])
+def _token_span(token: Leaf) -> Span:
+    return Span(token.line, token.column, token.end_line, token.end_column)
 
 
-def _whole(leaf: tuple, what: str) -> int:
-    if "." in leaf[1]:
-        raise error(f"expected {what}, not {leaf[1]}", _leaf_span(leaf))
-    return int(leaf[1])
+def _whole(token: Leaf, what: str) -> int:
+    if "." in token:
+        raise error(f"expected {what}, not {token}", _token_span(token))
+    return int(token)
 
 
 def _once(given, children: list, start: int, end: int, what: str) -> None:
@@ -189,17 +229,28 @@ def _once(given, children: list, start: int, end: int, what: str) -> None:
 
 def _values(children: list) -> list:
     """Children without keywords, punctuation and layout."""
-    return [c for c in children if c.__class__ is not tuple or c[0] in VALUES]
+    return [c for c in children if c.__class__ is not Leaf or c.type in VALUES]
 
 
-class _Builders:
-    """One method per rule of grammar.lark (rules.lalr calls them as the parser reduces).
-    A fresh instance per parse: `unit` is the unit of the block's previous trigger (`after 14`
-    inherits it); the parser reduces a block's header before its steps, so the header resets it.
-    """
+def _inherit_units(body: tuple) -> None:
+    """`after 14` without a unit has the unit of the block's trigger before it (days for the
+    first): set on the block's triggers that were written without one."""
+    unit = False
+    for line in body:
+        if line.__class__ is ast.StepLine:
+            for step in line.steps:
+                trigger = step.trigger
+                if trigger.business is None:
+                    _set_business(trigger, unit)
+                else:
+                    unit = trigger.business
 
-    def __init__(self):
-        self.unit = False
+
+class _Builders(Transformer):
+    """One method per rule (or alias) of grammar.lark; Lark calls it when it reduces that rule,
+    with the rule's children: tokens (`Leaf`), AST nodes and the values of other builders. Lark
+    puts the children of `_rules` and of its helper rules for `x*` in their parent's place. One
+    instance serves every parse (also in several threads at once): no state between calls."""
 
     # --- the file, blocks and steps ----------------------------------------------------------
 
@@ -209,19 +260,20 @@ class _Builders:
         return ast.Ruleset(settings, blocks, span=_span_of(children))
 
     def header(self, children: list) -> Header:
-        self.unit = False
-        conditions = tuple([c for c in children[1:] if c.__class__ is not tuple])
-        return _new(Header, (children[0][1].lower(), conditions, children))
+        conditions = tuple([c for c in children[1:] if c.__class__ is not Leaf])
+        return _new(Header, (children[0].lower(), conditions, children))
 
     def _block(self, children: list, multiline: bool) -> ast.Block:
         alias, conditions, _ = children[0]
+        body = tuple(c for c in children[1:] if c.__class__ is not Leaf)
+        _inherit_units(body)
         return _Block(
             ast.METHOD_ALIASES[alias],
             alias,
             conditions,
-            tuple(c for c in children[1:] if c.__class__ is not tuple),  # body
+            body,
             multiline,
-            _span_of(children),
+            span=_span_of(children),
         )
 
     def multi_block(self, children: list) -> ast.Block:
@@ -231,23 +283,23 @@ class _Builders:
         return self._block(children, False)
 
     def trigger(self, children: list) -> ast.Trigger:
-        """`after N`, `after N days` or `after N business days`."""
-        if len(children) > 2:
-            self.unit = children[2][0] == "BUSINESS"
+        """`after N`, `after N days` or `after N business days`; without a unit, the block sets
+        the unit of the trigger before (`_inherit_units`)."""
+        business = children[2].type == "BUSINESS" if len(children) > 2 else None
         days = _whole(children[1], "a whole number of days")
-        return _Trigger(days, self.unit, _span_of(children))
+        return _Trigger(days, business, span=_span_of(children))
 
     def after_step(self, children: list) -> ast.Step:
         # trigger ":" action ("," action)*: the actions stand at every second place from 2
         actions = tuple(children[2::2])
-        return _Step(children[0], actions, _between(children[0].span, actions[-1].span))
+        return _Step(children[0], actions, span=_between(children[0].span, actions[-1].span))
 
     def after_steps(self, children: list) -> ast.StepLine:
         # step (";" step)* ";"?: the steps stand at every second place
         steps = tuple(children[::2])
-        if children[-1].__class__ is tuple:  # a closing ";"
-            return _StepLine("after", steps, _span_of(children))
-        return _StepLine("after", steps, _between(steps[0].span, steps[-1].span))
+        if children[-1].__class__ is Leaf:  # a closing ";"
+            return _StepLine("after", steps, span=_span_of(children))
+        return _StepLine("after", steps, span=_between(steps[0].span, steps[-1].span))
 
     def first_steps(self, children: list) -> ast.StepLine:
         """`remind after 7, cancel and notify accounting after 21, release reservation`: each
@@ -258,9 +310,10 @@ class _Builders:
         for item in children:
             kind = item.__class__
             if kind is ast.Trigger:
-                steps.append(_Step(item, tuple(pending), _between(pending[0].span, item.span)))
+                span = _between(pending[0].span, item.span)
+                steps.append(_Step(item, tuple(pending), span=span))
                 pending = []
-            elif kind is not tuple:  # an action (the leaves are commas and "and")
+            elif kind is not Leaf:  # an action (the tokens are commas and "and")
                 pending.append(item)
         if pending:
             if not steps:
@@ -274,30 +327,32 @@ class _Builders:
                 span=_between(last.span, pending[-1].span),
             )
         # an action first, an action or a trigger last
-        return _StepLine("first", tuple(steps), _between(children[0].span, children[-1].span))
+        span = _between(children[0].span, children[-1].span)
+        return _StepLine("first", tuple(steps), span=span)
 
     # --- conditions --------------------------------------------------------------------------
 
     def amount_cond(self, children: list) -> ast.AmountCondition:
         """`amount` OP NUMBER [EUR|CHF], where OP is one word or two (`at least`)."""
-        at = 3 if children[2][0] == "NUMBER" else 4
-        op = " ".join(c[1].lower() for c in children[1 : at - 1])
+        at = 3 if children[2].type == "NUMBER" else 4
+        op = " ".join([c.lower() for c in children[1 : at - 1]])
         op = {"above": "over", "below": "under"}.get(op, op)
-        currency = children[at][1].upper() if len(children) > at else None
-        return _AmountCondition(op, Decimal(children[at - 1][1]), currency, _span_of(children))
+        currency = children[at].upper() if len(children) > at else None
+        amount = Decimal(children[at - 1])
+        return _AmountCondition(op, amount, currency, span=_span_of(children))
 
     def country_cond(self, children: list) -> ast.CountryCondition:
-        codes = tuple(dict.fromkeys(c[1].upper() for c in children if c[0] == "CODE"))
-        return _CountryCondition(codes, _span_of(children))
+        codes = tuple(dict.fromkeys([c.upper() for c in children if c.type == "CODE"]))
+        return _CountryCondition(codes, span=_span_of(children))
 
     def customer_cond(self, children: list) -> ast.CustomerCondition:
-        return ast.CustomerCondition(children[-1][1].lower(), span=_span_of(children))
+        return ast.CustomerCondition(children[-1].lower(), span=_span_of(children))
 
     def language_cond(self, children: list) -> ast.LanguageCondition:
-        return ast.LanguageCondition(children[-1][1].lower(), span=_span_of(children))
+        return ast.LanguageCondition(children[-1].lower(), span=_span_of(children))
 
     def tag_cond(self, children: list) -> ast.TagCondition:
-        return ast.TagCondition(children[-1][1][1:-1], span=_span_of(children))
+        return ast.TagCondition(children[-1][1:-1], span=_span_of(children))
 
     # --- settings ----------------------------------------------------------------------------
 
@@ -305,15 +360,16 @@ class _Builders:
         return ast.NoMailOnHolidays(span=_span_of(children))
 
     def apply_from(self, children: list) -> ast.Setting:
-        (leaf,) = _values(children)
+        (token,) = _values(children)
         try:
-            return ast.ApplyFrom(date.fromisoformat(leaf[1]), span=_span_of(children))
+            return ast.ApplyFrom(date.fromisoformat(token), span=_span_of(children))
         except ValueError:
-            raise error(f"{leaf[1]} is not a valid date (YYYY-MM-DD)", _leaf_span(leaf)) from None
+            message = f"{token} is not a valid date (YYYY-MM-DD)"
+            raise error(message, _token_span(token)) from None
 
     def _days(self, kind, children: list) -> ast.Setting:
-        (leaf,) = _values(children)
-        return kind(_whole(leaf, "a whole number of days"), span=_span_of(children))
+        (token,) = _values(children)
+        return kind(_whole(token, "a whole number of days"), span=_span_of(children))
 
     def min_gap(self, children: list) -> ast.Setting:
         return self._days(ast.MinGap, children)
@@ -333,47 +389,47 @@ class _Builders:
         at, end = 1, len(children)
         while at < end:
             start = at
-            kind = children[at][0]
+            kind = children[at].type
             if kind == "LEVEL":  # level N
                 at += 2
                 _once(level, children, start, at, "a level")
                 level = _whole(children[at - 1], "a whole level number")
             elif kind == "WITH":  # with fee N [EUR|CHF]
                 at += 3
-                fee_given, fee = fee, Decimal(children[at - 1][1])
-                if at < end and children[at][0] in ("EUR", "CHF"):
-                    currency = children[at][0]
+                fee_given, fee = fee, Decimal(children[at - 1])
+                if at < end and children[at].type in ("EUR", "CHF"):
+                    currency = children[at].type
                     at += 1
                 _once(fee_given, children, start, at, "a fee")
             else:  # CHANNELS: by email, by letter, by email and letter
                 at += 1
                 _once(channels, children, start, at, "its channels")
-                words = re.findall(r"e-?mail|letter", children[start][1].lower())
+                words = re.findall(r"e-?mail|letter", children[start].lower())
                 channels = tuple(dict.fromkeys("email" if w != "letter" else w for w in words))
-        return _Remind(level, channels or (), fee, currency, _span_of(children))
+        return _Remind(level, channels or (), fee, currency, span=_span_of(children))
 
     def notify(self, children: list) -> ast.Notify:
-        kind, value = children[-1][:2]
-        recipient = value[1:-1] if kind == "STRING" else value.lower()
-        return _Notify(recipient, _span_of(children))
+        token = children[-1]
+        recipient = token[1:-1] if token.type == "STRING" else token.lower()
+        return _Notify(recipient, span=_span_of(children))
 
     def charge_interest(self, children: list) -> ast.ChargeInterest:
         numbers = _values(children)
         if numbers:
-            return ast.ChargeInterest(False, Decimal(numbers[0][1]), span=_span_of(children))
+            return ast.ChargeInterest(False, Decimal(numbers[0]), span=_span_of(children))
         return ast.ChargeInterest(True, None, span=_span_of(children))
 
     def send_webhook(self, children: list) -> ast.SendWebhook:
-        return ast.SendWebhook(children[-1][1][1:-1], span=_span_of(children))
+        return ast.SendWebhook(children[-1][1:-1], span=_span_of(children))
 
     def cancel(self, children: list) -> ast.Cancel:
-        return _Cancel(_span_of(children))
+        return _Cancel(span=_span_of(children))
 
     def mark_overdue(self, children: list) -> ast.MarkOverdue:
-        return _MarkOverdue(_span_of(children))
+        return _MarkOverdue(span=_span_of(children))
 
     def release_reservation(self, children: list) -> ast.ReleaseReservation:
-        return _ReleaseReservation(_span_of(children))
+        return _ReleaseReservation(span=_span_of(children))
 
     def hand_over_to_collection(self, children: list) -> ast.HandOverToCollection:
-        return _HandOverToCollection(_span_of(children))
+        return _HandOverToCollection(span=_span_of(children))
