@@ -31,6 +31,7 @@ GROUPS = [
     ({"CHANNELS"}, '"by email", "by letter" or "by email and letter"'),
     ({"_DAY", "BUSINESS"}, '"days" or "business days"'),
     ({"EUR", "CHF"}, "a currency (EUR or CHF)"),
+    ({"ESCALATE", "SKIP"}, '"escalate in order" or "skip to the latest"'),
     ({"_NL"}, "the end of the line"),
     ({"_INDENT"}, "indented lines with the block's steps"),
 ]
@@ -56,8 +57,8 @@ def _literal(parser: Lark, name: str) -> str | None:
 
 def expected_words(expected: set[str], parser: Lark, previous: str = "") -> list[str]:
     left = set(expected)
-    if {"AT", "HOLD"} <= left:
-        left.discard("AT")  # "at" then starts "at least N days between reminders"
+    if "HOLD" in left:  # where settings start, "at" and "on" start settings, too
+        left -= {"AT", "ON"}
     words = []
     for names, text in GROUPS:
         if names & left and (names != {"WORD", "STRING"} or names <= left):
@@ -93,8 +94,19 @@ def _suggestion(found: str, expected: set[str], parser: Lark) -> str:
     candidates += [w for name in expected for w in REGEX_WORDS.get(name, ())]
     if not candidates:
         return ""
-    match = difflib.get_close_matches(found.lower(), candidates, n=1, cutoff=0.6)
-    return f' (did you mean "{match[0]}"?)' if match else ""
+    match = _closest(found.lower(), candidates)
+    return f' (did you mean "{match}"?)' if match else ""
+
+
+def _closest(word: str, candidates: list[str]) -> str | None:
+    """difflib's closest candidate (similarity at least 0.6); of equally close ones, one that
+    the word starts with or that starts with the word ("n" and "none": "no", not "on")."""
+    matches = difflib.get_close_matches(word, candidates, n=len(candidates), cutoff=0.6)
+    if not matches:
+        return None
+    best = difflib.SequenceMatcher(None, matches[0], word).ratio()
+    tied = [m for m in matches if difflib.SequenceMatcher(None, m, word).ratio() == best]
+    return next((m for m in tied if m.startswith(word) or word.startswith(m)), tied[0])
 
 
 def describe_unexpected(exc: UnexpectedInput, source: str, parser: Lark) -> Diagnostic:

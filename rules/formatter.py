@@ -128,6 +128,9 @@ def setting_text(s: ast.Setting) -> str:
         return f"pause {s.days} days after customer reports payment"
     if isinstance(s, ast.NoMailOnHolidays):
         return "no mail on weekends and holidays"
+    if isinstance(s, ast.MissedSteps):
+        mode = "skip to the latest" if s.mode == "latest" else "escalate in order"
+        return f"on missed steps: {mode}"
     return f"apply to orders from {s.on.isoformat()}"
 
 

@@ -371,6 +371,11 @@ class _Builders(Transformer):
         (token,) = _values(children)
         return kind(_whole(token, "a whole number of days"), span=_span_of(children))
 
+    def missed_steps(self, children: list) -> ast.Setting:
+        """`on missed steps: escalate in order` or `on missed steps: skip to the latest`."""
+        mode = "latest" if children[-1].type == "LATEST" else "in_order"
+        return ast.MissedSteps(mode, span=_span_of(children))
+
     def min_gap(self, children: list) -> ast.Setting:
         return self._days(ast.MinGap, children)
 

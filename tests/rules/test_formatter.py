@@ -64,6 +64,19 @@ def test_step_first_trailing_actions_move_before_the_last_trigger():
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("ON MISSED STEPS :escalate  IN order", "on missed steps: escalate in order"),
+        ("on missed steps:Skip To The Latest", "on missed steps: skip to the latest"),
+    ],
+)
+def test_the_missed_steps_setting_has_two_canonical_forms(text, canonical):
+    assert rules.format_rules(text) == canonical + "\n"
+    block = f"rechnung:\n    after 3 days: remind\n    {text}\n"
+    assert rules.format_rules(block) == f"rechnung:\n    after 3 days: remind\n    {canonical}\n"
+
+
 def test_formatting_refuses_text_that_does_not_parse():
     with pytest.raises(rules.RulesError):
         rules.format_rules("vorkasse after 14 days: remnd\n")

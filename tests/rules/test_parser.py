@@ -22,6 +22,7 @@ from rules.ast import (
     LanguageCondition,
     MarkOverdue,
     MinGap,
+    MissedSteps,
     NoMailOnHolidays,
     Notify,
     ReleaseReservation,
@@ -156,6 +157,24 @@ CASES = [
             ),
         ),
     ),
+    (
+        "on missed steps: Skip To The Latest\n"
+        "rechnung:\n"
+        "    on missed steps: escalate in order\n"
+        "    after 3 days: remind\n",
+        Ruleset(
+            (MissedSteps("latest"),),
+            (
+                Block(
+                    "invoice",
+                    "rechnung",
+                    (),
+                    (MissedSteps("in_order"), StepLine("after", (after(3, Remind()),))),
+                    multiline=True,
+                ),
+            ),
+        ),
+    ),
     ("", Ruleset((), ())),
     ("# only a comment\n\n", Ruleset((), (), (rules.ast.Comment("# only a comment"),))),
 ]
@@ -205,6 +224,10 @@ ERRORS = [
     ("vorkasse after 3 days: remind level 1 level 2", 1, 39, ["already has a level"]),
     ("vorkasse after 3 days: remind with fee 2 with fee 3", 1, 42, ["already has a fee"]),
     ("vorkasse after 3 days: remind by email by letter", 1, 40, ["already has its channels"]),
+    ("on missed steps:", 1, 17, ['expected "escalate in order" or "skip to the latest"']),
+    ("on missed steps: skip to latest", 1, 26, ['expected "the", but found "latest"']),
+    ("on missed steps escalate in order", 1, 17, ['expected ":", but found "escalate"']),
+    ("rechnung:\n    on missed step: escalate in order", 2, 15, ['did you mean "steps"?']),
 ]
 
 
