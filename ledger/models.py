@@ -343,6 +343,10 @@ class DunningRun(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The run process says it is alive; a running run whose heartbeat is older than the lease
+    # is marked interrupted and started again (worker.jobs.recover_runs).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    restart_of: Mapped[int | None] = mapped_column(Integer)  # the interrupted run it continues
 
 
 class DunningEvent(db.Model):
@@ -351,6 +355,14 @@ class DunningEvent(db.Model):
     __tablename__ = "dunning_events"
     __table_args__ = (
         UniqueConstraint("order_id", "step_key", "action", name="uq_event_order_step_action"),
+        # The digest reads the notifications no digest carried yet: only those, by index.
+        Index(
+            "ix_dunning_events_unsent_notify",
+            "merchant_id",
+            "id",
+            sqlite_where=sql_text("action = 'notify' AND digest_message_id IS NULL"),
+            postgresql_where=sql_text("action = 'notify' AND digest_message_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -378,7 +390,10 @@ class OutboxMessage(db.Model):
     """Something to send, written in the same transaction as the decision that caused it."""
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_merchant_state", "merchant_id", "state"),)
+    __table_args__ = (
+        Index("ix_outbox_merchant_state", "merchant_id", "state"),
+        Index("ix_outbox_state_next_attempt", "state", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
@@ -400,6 +415,10 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # A delivery claims the message with a lease; only an expired lease is taken over.
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)  # back-off after a failure
 
     order: Mapped[Order | None] = relationship()
     event: Mapped[DunningEvent | None] = relationship(foreign_keys=[event_id])
