@@ -3,11 +3,13 @@ to notify them about, and every payment that came in after its order was cancell
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select, update
+from sqlalchemy.orm import aliased, selectinload
 
 from ledger import outbox
 from ledger.db import db
@@ -27,57 +29,91 @@ def _special(event: DunningEvent) -> str:
     return "notified"
 
 
-def write_digests(merchant: Merchant, today: date, run_id: int | None) -> int:
+ROWS_IN_BODY = 200  # a longer digest lists these and carries every row as a CSV attachment
+
+
+def write_digests(merchant: Merchant, today: date, run_id: int | None) -> list[int]:
     """One email per recipient listing every order whose step asked to notify them (and every
-    payment that came in after a cancellation). Picks up notifications an interrupted earlier
-    run left unsent, too. Returns the number of digests written."""
-    pending = db.session.scalars(
-        select(DunningEvent)
-        .where(
-            DunningEvent.merchant_id == merchant.id,
-            DunningEvent.action == "notify",
-            DunningEvent.digest_message_id.is_(None),
+    payment that came in after a cancellation), including notifications an interrupted earlier
+    run left unsent. Returns the new messages' ids.
+
+    Each digest claims its events in one statement (`UPDATE … SET digest_message_id = :id WHERE
+    digest_message_id IS NULL`): of two runs writing digests at once, one gets the events and
+    the other an empty claim, whose message it drops. No statement binds one parameter per
+    order, so any number of events fits."""
+    recipients = db.session.scalars(
+        select(DunningEvent.recipient)
+        .where(*_unsent(merchant.id))
+        .group_by(DunningEvent.recipient)
+        .order_by(DunningEvent.recipient)
+    ).all()
+    written = []
+    for recipient in recipients:
+        message = outbox.add(merchant.id, "email", "accounting_digest", recipient, run_id=run_id)
+        db.session.flush()
+        claimed = db.session.execute(
+            update(DunningEvent)
+            .where(*_unsent(merchant.id), DunningEvent.recipient == recipient)
+            .values(digest_message_id=message.id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not claimed:
+            db.session.delete(message)
+            continue
+        rows = _rows(merchant, message.id)
+        subject, body = digest(merchant, today, rows[:ROWS_IN_BODY], total=len(rows))
+        message.subject, message.body = subject, body
+        message.payload = {"orders": [r["number"] for r in rows]}
+        if len(rows) > ROWS_IN_BODY:
+            message.payload["attachment"] = {
+                "filename": f"mahnwerk-{today.isoformat()}.csv",
+                "content_type": "text/csv",
+                "text": _csv(rows),
+            }
+        written.append(message.id)
+    db.session.flush()
+    return written
+
+
+def _unsent(merchant_id: int):
+    """The notifications no digest carried yet (an index serves exactly these)."""
+    return (
+        DunningEvent.merchant_id == merchant_id,
+        DunningEvent.action == "notify",
+        DunningEvent.digest_message_id.is_(None),
+    )
+
+
+def _rows(merchant: Merchant, message_id: int) -> list[dict]:
+    """The digest's rows: its events, each with what its step did (one joined query)."""
+    claimed = aliased(DunningEvent)
+    done: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for order_id, step_key, action in db.session.execute(
+        select(DunningEvent.order_id, DunningEvent.step_key, DunningEvent.action)
+        .join(
+            claimed,
+            (claimed.order_id == DunningEvent.order_id)
+            & (claimed.step_key == DunningEvent.step_key),
         )
+        .where(claimed.digest_message_id == message_id, DunningEvent.action.in_(DONE_WORDS))
+        .order_by(DunningEvent.id)
+    ):
+        done[(order_id, step_key)].append(DONE_WORDS[action])
+    events = db.session.scalars(
+        select(DunningEvent)
+        .where(DunningEvent.digest_message_id == message_id)
         .options(selectinload(DunningEvent.order))
         .order_by(DunningEvent.id)
     ).all()
-    by_recipient: dict[str, list[DunningEvent]] = defaultdict(list)
-    for event in pending:
-        by_recipient[event.recipient].append(event)
-    what = _actions_by_step([e.order_id for e in pending])
-    for recipient, events in by_recipient.items():
-        rows = [_digest_row(merchant, e, what) for e in events]
-        subject, body = digest(merchant, today, rows)
-        message = outbox.add(
-            merchant.id,
-            "email",
-            "accounting_digest",
-            recipient,
-            run_id=run_id,
-            subject=subject,
-            body=body,
-            payload={"orders": [r["number"] for r in rows]},
-        )
-        for event in events:
-            event.digest_message = message
-    return len(by_recipient)
+    return [_digest_row(merchant, e, done) for e in events]
 
 
-def _actions_by_step(order_ids: list[int]) -> dict[tuple[int, str], list[str]]:
-    """What each (order, step) did, for the digest's "what" column, in one query."""
-    done: dict[tuple[int, str], list[str]] = defaultdict(list)
-    if order_ids:
-        rows = db.session.execute(
-            select(DunningEvent.order_id, DunningEvent.step_key, DunningEvent.action)
-            .where(
-                DunningEvent.order_id.in_(set(order_ids)),
-                DunningEvent.action.in_(list(DONE_WORDS)),
-            )
-            .order_by(DunningEvent.id)
-        )
-        for order_id, step_key, action in rows:
-            done[(order_id, step_key)].append(DONE_WORDS[action])
-    return done
+def _csv(rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
 
 
 def _digest_row(merchant: Merchant, event: DunningEvent, what: dict) -> dict:

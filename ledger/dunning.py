@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from ledger import digest, lifecycle, scheduling, steps
+from ledger import digest, lifecycle, outbox, scheduling, steps
 from ledger.db import db
 from ledger.models import (
     OPEN_STATUSES,
@@ -75,9 +75,12 @@ def execute(
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
     only: list[int] | None = None,
+    committed: Callable[[list[int]], None] | None = None,
 ) -> RunSummary:
-    """Run the active rules for one merchant on `today` (for the orders `only`, when given). A
-    dry run decides everything the same way and then rolls it all back."""
+    """Run the active rules for one merchant on `today` (for the orders `only`, when given).
+    `committed(message_ids)` hears of each batch's outbox messages as soon as the batch is
+    committed (the worker queues their delivery then, not at the end of the run). A dry run
+    decides everything the same way and then rolls it all back."""
     summary = RunSummary(run_on=today, dry_run=dry_run)
     book = Rulebook.active(merchant.id)
     if book.program is None:
@@ -94,16 +97,24 @@ def execute(
     if only is not None:
         ids = sorted(set(ids) & set(only))
     summary.orders_due = len(ids)
+    seen = 0  # the run's messages up to this id were handed to `committed` already
     for start in range(0, len(ids), BATCH_SIZE):
         _run_batch(ctx, book, summary, ids[start : start + BATCH_SIZE], dry_run)
+        if committed and run is not None and not dry_run:
+            written = outbox.pending_ids(run_id=run.id, after=seen)
+            seen = written[-1] if written else seen
+            committed(written)
         if progress:
             progress(summary.orders_examined, summary.orders_due)
-    summary.messages_queued += digest.write_digests(merchant, today, ctx.run_id)
+    digests = digest.write_digests(merchant, today, ctx.run_id)
+    summary.messages_queued += len(digests)
     summary.problems = ctx.problems
     if dry_run:
         db.session.rollback()
     else:
         db.session.commit()
+        if committed:
+            committed(digests)
     return summary
 
 

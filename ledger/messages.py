@@ -82,11 +82,19 @@ def reminder(
     return subject, body
 
 
-def digest(merchant: Merchant, day: date, rows: list[dict]) -> tuple[str, str]:
-    """rows: number, customer, amount, days_unpaid, what (the actions the step took)."""
+def digest(
+    merchant: Merchant, day: date, rows: list[dict], total: int | None = None
+) -> tuple[str, str]:
+    """rows: number, customer, amount, days_unpaid, what (the actions the step took). With
+    `total` above len(rows), the body lists these and says the attachment has all `total`."""
     lang = _lang(merchant.language)
-    subject = DIGEST_SUBJECTS[lang].format(count=len(rows), day=format_day(day, lang))
+    total = len(rows) if total is None else total
+    subject = DIGEST_SUBJECTS[lang].format(count=total, day=format_day(day, lang))
     body = render_template(
-        f"mail/digest.{lang}.txt", merchant=merchant, day=format_day(day, lang), rows=rows
+        f"mail/digest.{lang}.txt",
+        merchant=merchant,
+        day=format_day(day, lang),
+        rows=rows,
+        total=total,
     )
     return subject, body

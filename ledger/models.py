@@ -60,6 +60,7 @@ class RunState(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    INTERRUPTED = "interrupted"  # it died; a run of the same day was started again
 
 
 class EntryKind(StrEnum):

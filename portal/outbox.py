@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ledger import audit, outbox
 from ledger.db import db
-from ledger.models import MESSAGE_KINDS, MESSAGE_STATES, OutboxMessage
+from ledger.models import MESSAGE_KINDS, MESSAGE_STATES, MessageState, OutboxMessage
 from portal.auth import require_login
-from portal.ui import clean_url, page_number, paginate, partial_request, render_page
+from portal.ui import actor, clean_url, page_number, paginate, partial_request, render_page
 
 bp = Blueprint("outbox", __name__)
 bp.before_request(require_login)
@@ -62,3 +63,22 @@ def message_list():
             "outbox.message_list", page.number, {"state": state, "kind": kind}
         )
     return response
+
+
+@bp.post("/outbox/<int:message_id>/retry")
+def retry(message_id: int):
+    """Try a failed message again (its attempts start over)."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None or message.merchant_id != current_user.merchant_id:
+        abort(404, "There is no such message.")
+    if message.state != MessageState.FAILED:
+        flash("Only a failed message can be retried.", "error")
+        return redirect(url_for("outbox.message_list"))
+    outbox.retry(message)
+    audit.record(
+        message.merchant_id, actor(), "message.retried", message.order_id, message=message.id
+    )
+    db.session.commit()
+    current_app.extensions["job_queue"].enqueue("worker.jobs.deliver", message.id)
+    flash(f"Message {message.id} is queued again.", "notice")
+    return redirect(url_for("outbox.message_list", state="pending"))

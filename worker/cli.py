@@ -8,7 +8,7 @@ import time
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from ledger import dunning, outbox
 from ledger.accounts import find_merchant
@@ -17,7 +17,7 @@ from ledger.db import db
 from ledger.models import DunningRun, Merchant, MessageState, OutboxMessage, RunState
 from worker.runner import AppWorker, InlineWorker, make_worker
 
-DISPATCH_CRON = "*/10 * * * *"
+DISPATCH_CRON = "*/5 * * * *"  # also recovers dead runs and sweeps the outbox
 
 
 @click.command("worker")
@@ -40,8 +40,7 @@ def scheduler_command() -> None:
     queue = current_app.extensions["job_queue"]
     scheduler = CronScheduler(connection=queue.connection)
     scheduler.register(dispatch_daily_runs, queue.name, cron=DISPATCH_CRON)
-    # Catch up at once after a restart: today's run, and messages nobody delivered yet.
-    queue.enqueue("worker.jobs.requeue_stale_messages", 0)
+    # Catch up at once after a restart: today's run, runs that died, messages left waiting.
     queue.enqueue("worker.jobs.dispatch_daily_runs")
     scheduler.start()
 
@@ -103,7 +102,7 @@ def _execute_and_deliver(run_id: int, wait: int) -> None:
     """Enqueue the run and work the queue here until its messages are out. A worker running
     elsewhere may take some of the jobs; then we wait for it."""
     app = current_app._get_current_object()
-    app.extensions["job_queue"].enqueue("worker.jobs.run_dunning", run_id)
+    app.extensions["job_queue"].enqueue("worker.jobs.run_dunning", run_id, job_id=f"run-{run_id}")
     make_worker(app, InlineWorker).work(burst=True, logging_level="WARNING")
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
@@ -122,8 +121,10 @@ def _undelivered(run_id: int) -> int:
     return db.session.scalar(
         select(func.count(OutboxMessage.id)).where(
             OutboxMessage.run_id == run_id,
-            OutboxMessage.state.in_((MessageState.PENDING, MessageState.SENDING)),
-            OutboxMessage.attempts == 0,
+            or_(
+                OutboxMessage.state == MessageState.SENDING,
+                and_(OutboxMessage.state == MessageState.PENDING, OutboxMessage.attempts == 0),
+            ),
         )
     )
 

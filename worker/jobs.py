@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,7 +18,6 @@ from ledger.db import db
 from ledger.models import (
     DunningRun,
     Merchant,
-    MessageState,
     OutboxMessage,
     RulesetVersion,
     RunState,
@@ -26,12 +27,6 @@ from worker.channels import ChannelError, email, letter, webhook
 
 log = logging.getLogger(__name__)
 CHANNELS = {"email": email.send, "webhook": webhook.send, "letter": letter.send}
-RETRY_DELAYS = (
-    timedelta(minutes=1),
-    timedelta(minutes=5),
-    timedelta(minutes=30),
-    timedelta(hours=2),
-)
 
 
 def _queue():
@@ -39,11 +34,12 @@ def _queue():
 
 
 def run_dunning(run_id: int) -> dict:
-    """Execute a queued run, then enqueue the delivery of the messages it wrote."""
+    """Execute a queued run. Its deliveries are queued as each batch commits; its heartbeat
+    (after every batch) tells the scheduler it is alive (recover_runs)."""
     claimed = db.session.execute(
         update(DunningRun)
         .where(DunningRun.id == run_id, DunningRun.state == RunState.QUEUED)
-        .values(state=RunState.RUNNING, started_at=utcnow())
+        .values(state=RunState.RUNNING, started_at=utcnow(), heartbeat_at=utcnow())
     ).rowcount
     db.session.commit()
     if not claimed:
@@ -53,10 +49,13 @@ def run_dunning(run_id: int) -> dict:
 
     def progress(examined: int, due: int) -> None:
         run.orders_examined, run.orders_due = examined, due
+        run.heartbeat_at = utcnow()
         db.session.commit()
 
     try:
-        summary = dunning.execute(merchant, run.run_on, run=run, progress=progress)
+        summary = dunning.execute(
+            merchant, run.run_on, run=run, progress=progress, committed=_deliver_all
+        )
     except Exception as exc:
         db.session.rollback()
         dunning.finish_run(
@@ -66,9 +65,12 @@ def run_dunning(run_id: int) -> dict:
         raise
     dunning.finish_run(run, summary)
     db.session.commit()
-    for message_id in outbox.pending_ids(run_id=run.id):
-        _queue().enqueue("worker.jobs.deliver", message_id)
     return {"orders_examined": summary.orders_examined, "steps": dict(summary.steps)}
+
+
+def _deliver_all(message_ids) -> None:
+    for message_id in message_ids:
+        _queue().enqueue("worker.jobs.deliver", message_id)
 
 
 def _still_wanted(message: OutboxMessage) -> str | None:
@@ -79,15 +81,15 @@ def _still_wanted(message: OutboxMessage) -> str | None:
     return lifecycle.may_message(message.order)
 
 
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def deliver(message_id: int) -> str:
-    claimed = db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.state == MessageState.PENDING)
-        .values(state=MessageState.SENDING)
-    ).rowcount
-    db.session.commit()
-    if not claimed:
-        return "not pending"
+    """Claim the message under a lease, take the last look, send it, record how it went. Any
+    failure — not only the channel's — counts, backs off and is kept with its reason."""
+    if not outbox.claim(message_id, _worker_name()):
+        return "not due"
     message = db.session.get(OutboxMessage, message_id)
     merchant = db.session.get(Merchant, message.merchant_id)
     reason = _still_wanted(message)
@@ -97,15 +99,16 @@ def deliver(message_id: int) -> str:
         return "cancelled"
     try:
         CHANNELS[message.kind](message, merchant)
-    except ChannelError as exc:
-        retry = outbox.mark_failed(message, str(exc)) and not exc.permanent
-        if not retry:
-            message.state = MessageState.FAILED
+    except Exception as exc:  # noqa: BLE001 - every failure is counted and kept, never lost
+        db.session.rollback()
+        message = db.session.get(OutboxMessage, message_id)
+        permanent = isinstance(exc, ChannelError) and exc.permanent
+        text = str(exc) if isinstance(exc, ChannelError) else f"{type(exc).__name__}: {exc}"
+        delay = outbox.mark_failed(message, text, permanent)
         db.session.commit()
-        if retry:
-            delay = RETRY_DELAYS[min(message.attempts, len(RETRY_DELAYS)) - 1]
+        if delay is not None:
             _queue().queue.enqueue_in(delay, "worker.jobs.deliver", message.id)
-        log.warning("delivery of message %s failed: %s", message.id, exc)
+        log.warning("delivery of message %s failed: %s", message.id, text)
         return "failed"
     outbox.mark_sent(message)
     db.session.commit()
@@ -140,31 +143,69 @@ def dispatch_daily_runs(now_utc: datetime | None = None) -> list[int]:
         except IntegrityError:
             db.session.rollback()  # this day's scheduled run exists already
             continue
-        _queue().enqueue("worker.jobs.run_dunning", run.id)
+        _enqueue_run(run.id)
         started.append(run.id)
-    requeue_stale_messages()
+    recover_runs()
+    sweep_outbox()
     return started
 
 
-def requeue_stale_messages(older_than_minutes: int = 15) -> int:
-    cutoff = utcnow() - timedelta(minutes=older_than_minutes)
-    # Never-tried messages whose job was lost, and sends a crashed worker left half-done.
-    # Messages already tried have a retry scheduled and keep their back-off.
+def sweep_outbox(now: datetime | None = None) -> int:
+    """Hand every message that is due and waiting (its job lost with a Redis restart, a retry
+    whose delay passed, a lease a killed worker left) to the workers again. Harmless twice:
+    the lease lets only one delivery claim a message."""
+    ids = outbox.due_ids(now)
+    _deliver_all(ids)
+    return len(ids)
+
+
+RUN_LEASE = timedelta(minutes=5)  # a batch of 500 orders takes seconds; its heartbeat follows
+
+
+def recover_runs(now: datetime | None = None) -> list[int]:
+    """Runs that died: `running` without a heartbeat for RUN_LEASE, or `queued` for longer with
+    no job left in Redis. Each is marked interrupted and the same day started again; the new
+    run does what the dead one did not (the unique step constraint keeps every step once)."""
+    now = now or utcnow()
+    cutoff = now - RUN_LEASE
     stale = db.session.scalars(
-        select(OutboxMessage).where(
-            OutboxMessage.created_at < cutoff,
+        select(DunningRun).where(
             or_(
-                OutboxMessage.state == MessageState.SENDING,
-                and_(OutboxMessage.state == MessageState.PENDING, OutboxMessage.attempts == 0),
-            ),
+                and_(DunningRun.state == RunState.RUNNING, DunningRun.heartbeat_at < cutoff),
+                and_(DunningRun.state == RunState.QUEUED, DunningRun.created_at < cutoff),
+            )
         )
     ).all()
-    for message in stale:
-        message.state = MessageState.PENDING
-    db.session.commit()
-    for message in stale:
-        _queue().enqueue("worker.jobs.deliver", message.id)
-    return len(stale)
+    restarted = []
+    for run in stale:
+        if run.state == RunState.QUEUED and _job_exists(f"run-{run.id}"):
+            continue
+        marked = db.session.execute(
+            update(DunningRun)
+            .where(DunningRun.id == run.id, DunningRun.state == run.state)
+            .values(state=RunState.INTERRUPTED, finished_at=now, schedule_key=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not marked:
+            db.session.rollback()
+            continue
+        merchant = db.session.get(Merchant, run.merchant_id)
+        again = dunning.start_run(merchant, run.run_on, run.trigger, run.started_by)
+        again.restart_of = run.id
+        db.session.commit()
+        _enqueue_run(again.id)
+        restarted.append(again.id)
+    return restarted
+
+
+def _job_exists(job_id: str) -> bool:
+    from rq.job import Job
+
+    return Job.exists(job_id, connection=_queue().connection)
+
+
+def _enqueue_run(run_id: int) -> None:
+    _queue().enqueue("worker.jobs.run_dunning", run_id, job_id=f"run-{run_id}")
 
 
 def recompute_next_due(version_id: int) -> dict:

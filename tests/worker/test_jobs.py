@@ -29,7 +29,7 @@ def _remind_one(card_merchant, add_order, number="P-1"):
 def test_deliver_sends_once_through_smtp(card_merchant, add_order, mail_sink):
     _order, message_id = _remind_one(card_merchant, add_order)
     assert deliver(message_id) == "sent"
-    assert deliver(message_id) == "not pending"  # a duplicate job sends nothing
+    assert deliver(message_id) == "not due"  # a duplicate job sends nothing
     received = mail_sink.messages()
     assert [m["To"] for m in received] == ["p-1@example.de"]
     assert received[0]["X-Mahnwerk-Purpose"] == "reminder"
@@ -61,10 +61,16 @@ def test_smtp_failure_is_retried_later(app, card_merchant, add_order, mail_sink,
     scheduled = app.extensions["job_queue"].queue.scheduled_job_registry.get_job_ids()
     assert len(scheduled) == 1
 
+    assert message.next_attempt_at > message.created_at  # backs off: not before its time
+    assert deliver(message_id) == "not due"
+
     app.config["MAIL_PORT"] = mail_sink.port
     mail.init_app(app)
+    message.next_attempt_at = message.created_at  # the delay has passed
+    db.session.commit()
     assert deliver(message_id) == "sent"
     assert len(mail_sink.messages()) == 1
+    assert db.session.get(OutboxMessage, message_id).attempts == 2
 
 
 def test_webhook_is_signed():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+from email.utils import parseaddr
 
 from flask import current_app
 from flask_mail import Message
@@ -11,18 +12,32 @@ from worker.channels import ChannelError
 from worker.mail import mail
 
 
+def message_id(message, sender: str) -> str:
+    """A Message-ID that derives from the outbox message: stable across resends."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "mahnwerk.invalid"
+    return f"<mahnwerk.{message.id}.{message.created_at:%Y%m%d%H%M%S}@{domain}>"
+
+
 def send(message, merchant) -> None:
+    sender = merchant.sender or current_app.config["MAIL_DEFAULT_SENDER"]
     email = Message(
         subject=message.subject,
         recipients=[message.recipient],
         body=message.body,
-        sender=merchant.sender or current_app.config["MAIL_DEFAULT_SENDER"],
+        sender=sender,
         reply_to=merchant.sender_email or merchant.accounting_email,
         extra_headers={
+            # The same message sent again after a crash (docs/reliability.md) keeps its id.
+            "Message-ID": message_id(message, sender),
             "X-Mahnwerk-Message": str(message.id),
             "X-Mahnwerk-Purpose": message.purpose,
         },
     )
+    attachment = (message.payload or {}).get("attachment")
+    if attachment:
+        email.attach(
+            attachment["filename"], attachment["content_type"], attachment["text"].encode()
+        )
     try:
         mail.send(email)
     except smtplib.SMTPRecipientsRefused as exc:
