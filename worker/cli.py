@@ -24,9 +24,20 @@ DISPATCH_CRON = "*/5 * * * *"  # also recovers dead runs and sweeps the outbox
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 @with_appcontext
 def worker_command(burst: bool) -> None:
-    """Run an RQ worker on the Mahnwerk queue."""
+    """Run an RQ worker on the Mahnwerk queue. When Redis goes away it waits and connects
+    again (1 s, doubling up to a minute) instead of exiting."""
+    from redis.exceptions import ConnectionError as RedisDown
+
     app = current_app._get_current_object()
-    make_worker(app, AppWorker).work(burst=burst, with_scheduler=True)
+    delay = 1.0
+    while True:
+        try:
+            make_worker(app, AppWorker).work(burst=burst, with_scheduler=True)
+            return
+        except RedisDown as exc:
+            click.echo(f"Redis is not answering ({exc}); trying again in {delay:.0f} s", err=True)
+            time.sleep(delay)
+            delay = min(delay * 2, 60.0)
 
 
 @click.command("scheduler")

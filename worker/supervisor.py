@@ -17,6 +17,8 @@ import click
 
 from ledger import demo
 
+RESTART_PAUSE = 5.0  # seconds between two starts of the same child
+
 
 def _mahnwerk(*args: str) -> list[str]:
     return [sys.executable, "-c", "import app; app.main()", *args]
@@ -24,23 +26,23 @@ def _mahnwerk(*args: str) -> list[str]:
 
 def serve(app, host: str, port: int) -> None:
     env = dict(os.environ)
-    redis = sink = None
+    sink = None
+    queue = app.extensions["job_queue"]
     if not app.config["REDIS_URL"]:
-        redis = app.extensions["job_queue"].connection  # starts the embedded redis-server
-        env["REDIS_URL"] = f"unix://{redis.socket_file}"
+        env["REDIS_URL"] = queue.url_for_children  # starts the embedded redis-server
     if "MAIL_SERVER" not in os.environ:
         from worker.mailsink import start_sink
 
         sink = start_sink(app.config["MAILSINK_DIR"], port=app.config["MAIL_PORT"])
         env["MAIL_SERVER"], env["MAIL_PORT"] = "127.0.0.1", str(app.config["MAIL_PORT"])
 
-    processes = {
-        "worker": subprocess.Popen(_mahnwerk("worker"), env=env),
-        "scheduler": subprocess.Popen(_mahnwerk("scheduler"), env=env),
-        "portal": subprocess.Popen(
-            _mahnwerk("run", "--host", host, "--port", str(port), "--no-reload"), env=env
-        ),
+    commands = {
+        "worker": _mahnwerk("worker"),
+        "scheduler": _mahnwerk("scheduler"),
+        "portal": _mahnwerk("run", "--host", host, "--port", str(port), "--no-reload"),
     }
+    processes = {name: subprocess.Popen(command, env=env) for name, command in commands.items()}
+    restarts = dict.fromkeys(commands, 0.0)  # when each was last started again
     url = f"http://{host}:{port}/"
     click.secho(f"\n  Mahnwerk runs at {url}", bold=True)
     click.echo(f"  Demo login: {demo.DEMO_EMAIL} / {demo.DEMO_PASSWORD}")
@@ -56,10 +58,15 @@ def serve(app, host: str, port: int) -> None:
     signal.signal(signal.SIGTERM, stop)
     try:
         while not stopping:
-            for name, process in processes.items():
-                if process.poll() is not None:
-                    click.echo(f"{name} exited with {process.returncode}; stopping")
-                    stopping = True
+            for name, process in list(processes.items()):
+                if process.poll() is None:
+                    continue
+                # A child that died is started again (at most every few seconds).
+                if time.monotonic() - restarts[name] < RESTART_PAUSE:
+                    continue
+                click.echo(f"{name} exited with {process.returncode}; starting it again")
+                restarts[name] = time.monotonic()
+                processes[name] = subprocess.Popen(commands[name], env=env)
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
@@ -74,5 +81,4 @@ def serve(app, host: str, port: int) -> None:
                 process.kill()
         if sink:
             sink.stop()
-        if redis is not None:
-            redis.shutdown()
+        queue.close()
