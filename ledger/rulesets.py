@@ -94,13 +94,29 @@ def save_version(
     return version
 
 
+MAX_TEXT = 100_000  # characters: the portal's editor and the CLI alike
+EMPTY = "activating this would stop all dunning for every order: the rules have no block"
+
+
+def compile_for_activation(merchant: Merchant, text: str) -> rules.Program:
+    """The program `text` would be as the active rules; RulesError when it has errors, is too
+    long, or has no block at all (an empty or comment-only text would stop all dunning)."""
+    if len(text) > MAX_TEXT:
+        message = f"the rules are too long: at most {MAX_TEXT:,} characters"
+        raise rules.RulesError([rules.Diagnostic("error", message, 1, 1, 1, 2)], text)
+    program = rules.compile_rules(text, check_context(merchant))
+    if not program.blocks:
+        raise rules.RulesError([rules.Diagnostic("error", EMPTY, 1, 1, 1, 2)], text)
+    return program
+
+
 def activate(
     merchant: Merchant, version: RulesetVersion, actor: str, recompute: bool = True
 ) -> int:
     """Make `version` the active rules. Raises rules.RulesError (and changes nothing) when the
-    text has errors. With recompute, every open order's next due date is recomputed now and the
-    count returned; without, the caller has it done in the background (recompute_pending)."""
-    rules.compile_rules(version.text, check_context(merchant))
+    text has errors or no block. With recompute, every open order's next due date is recomputed
+    now and the count returned; without, the caller has it done in the background."""
+    compile_for_activation(merchant, version.text)
     db.session.execute(
         update(RulesetVersion)
         .where(RulesetVersion.merchant_id == merchant.id, RulesetVersion.active.is_(True))
@@ -121,7 +137,7 @@ def activate(
 
 def save_and_activate(merchant: Merchant, text: str, author: str, comment: str | None = None):
     """Check first, so refused rules leave no version behind and the active rules unchanged."""
-    rules.compile_rules(text, check_context(merchant))
+    compile_for_activation(merchant, text)
     version = save_version(merchant, text, author, comment)
     activate(merchant, version, author)
     return version

@@ -19,7 +19,7 @@ from rules.templates import TEMPLATES, template
 bp = Blueprint("rules_page", __name__)
 bp.before_request(require_login)
 
-MAX_TEXT = 100_000
+MAX_TEXT = rulesets.MAX_TEXT
 MAX_COMMENT = 500
 SHOWN_ORDERS = 12  # order numbers listed per cell of the preview; the rest are counted
 

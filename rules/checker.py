@@ -15,6 +15,8 @@ from rules.ast import Span
 from rules.diagnostics import Diagnostic
 
 MAX_DAYS = 3650  # ten years: beyond that a step is a typo, and dates would overflow soon after
+MAX_LEVEL = 20  # no dunning procedure has more; a larger number is a typo (and overflows)
+MAX_FEE = Decimal(10_000)
 RECIPIENTS = ("accounting", "team")
 EMAIL = re.compile(r"[^@\s\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 EURO = "AT BE CY DE EE ES FI FR GR HR IE IT LT LU LV MT NL PT SI SK"
@@ -196,6 +198,10 @@ def _check_action(block, action: ast.Action, context, found: list) -> None:
     if isinstance(action, ast.Remind):  # the most frequent action first
         if action.level is not None and action.level < 1:
             _error(found, "expected a level of 1 or more", action.span)
+        elif action.level is not None and action.level > MAX_LEVEL:
+            _error(found, f"expected a level of at most {MAX_LEVEL}", action.span)
+        if action.fee is not None and action.fee > MAX_FEE:
+            _error(found, f"expected a fee of at most {MAX_FEE:,}", action.span)
         _check_fee_currency(block, action, found)
     elif isinstance(action, ast.Cancel) and method != "prepayment":
         what = "any payment method" if method == "any" else method

@@ -147,3 +147,23 @@ def test_two_saves_racing_for_one_number_end_in_a_conflict_not_an_overwrite(
     db.session.commit()
     monkeypatch.setattr(rulesets, "latest_version", real)
     assert texts(card_merchant) == [CARD, "vorkasse after 10 days: remind\n"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "would stop all dunning"),
+        ("# only a comment\n\n", "would stop all dunning"),
+        ("vorkasse after 14 days: remind level 99999999999999999999\n", "at most 20"),
+        ("vorkasse after 14 days: remind with fee 12345678901234567890123456789\n", "at most"),
+        ("vorkasse after 99999 days: remind\n", "at most 3650 days"),
+        ("vorkasse after 14 days: remind\n" + "# x\n" * 30_000, "too long"),
+    ],
+)
+def test_activation_refuses_rules_that_would_stop_or_break_dunning(card_merchant, text, message):
+    before = rulesets.active_version(card_merchant.id)
+    with pytest.raises(rules.RulesError) as refused:
+        rulesets.save_and_activate(card_merchant, text, "test")
+    assert message in str(refused.value)
+    db.session.rollback()
+    assert rulesets.active_version(card_merchant.id).id == before.id
