@@ -12,7 +12,7 @@ from ledger.clock import today_for
 from ledger.db import db
 from ledger.models import RulesetVersion
 from portal.auth import require_login
-from portal.ui import merchant, render_page
+from portal.ui import merchant, partial_request, render_page
 from rules.highlight import highlight
 from rules.templates import TEMPLATES, template
 
@@ -94,9 +94,19 @@ def page():
     return render_page("rules/page.html", "editor", **_editor_context(text))
 
 
+def _plain_request_editor():
+    """A fragment URL asked without htmx (a bookmark, no JavaScript): the whole editor page
+    with the text the form sent, instead of a lone fragment."""
+    if partial_request():
+        return None
+    return render_page("rules/page.html", "editor", **_editor_context(_text()))
+
+
 @bp.post("/rules/check")
 def check():
     """The live check: called while the merchant types (debounced)."""
+    if (page := _plain_request_editor()) is not None:
+        return page
     text = _text()
     if len(text) > MAX_TEXT:
         check = listing("") | {"too_long": MAX_TEXT}
@@ -153,6 +163,8 @@ def _refused(exc: rules.RulesError, block: str):
 
 @bp.post("/rules/preview")
 def preview_today():
+    if (page := _plain_request_editor()) is not None:
+        return page
     today = today_for(merchant())
     try:
         comparison = preview.compare(merchant(), _text(), today)
@@ -165,6 +177,8 @@ def preview_today():
 
 @bp.post("/rules/forecast")
 def forecast():
+    if (page := _plain_request_editor()) is not None:
+        return page
     today = today_for(merchant())
     try:
         result = preview.forecast(merchant(), _text(), today)
@@ -175,6 +189,8 @@ def forecast():
 
 @bp.post("/rules/preview/orders/<path:number>")
 def order_timeline(number: str):
+    if (page := _plain_request_editor()) is not None:
+        return page
     order = orders.find_order(current_user.merchant_id, number)
     if order is None:
         abort(404, f"There is no order {number!r}.")
@@ -218,6 +234,8 @@ def version_page(number: int):
 
 @bp.get("/rules/versions/<int:number>/progress")
 def progress(number: int):
+    if not partial_request():
+        return redirect(url_for("rules_page.version_page", number=number), 303)
     version = _own_version(number)
     return render_page("rules/version.html", "progress", version=version)
 
