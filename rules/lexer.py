@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
+import lark.lexer
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
@@ -40,9 +41,11 @@ _new = str.__new__
 
 
 class Leaf(Token):
-    """A Lark Token made without Token's Python-level constructor (the lexer makes thousands)."""
+    """A Lark Token made without Token's Python-level constructor (the lexer makes thousands).
+    It has lines and columns; its offsets in the text (`start_pos`, `end_pos`) are None."""
 
     __slots__ = ()
+    start_pos = end_pos = None
 
 
 def leaf(kind: str, value: str, line: int, column: int, end_line: int, end_column: int) -> Leaf:
@@ -128,13 +131,15 @@ class Lexer:
             known = self.states[id(row)] = _State(row, self)
         return known
 
-    def tokens(self, text: str, choices: Callable[[], dict]) -> Iterator[Leaf]:
-        """The tokens of `text` (normalised: LF line ends, a final newline), then `$END`.
-        `choices()` is read before each word to name it."""
+    def tokens(self, source: Source) -> Iterator[Leaf]:
+        """The tokens of `source.text` (normalised: LF line ends, a final newline); Lark adds
+        `$END`. `source.choices()` is read before each word to name it, and `source.previous`
+        is kept at the token before the last one (for the error messages)."""
+        text, choices = source.text, source.choices
         kinds, ignored, states = self.kinds, self.ignored, self.states
         line, line_start = 1, 0
         levels = [0]  # indentation of the open blocks
-        token = leaf(NEWLINE, "", 1, 1, 1, 1)  # the previous token, for errors and $END
+        token = leaf(NEWLINE, "", 1, 1, 1, 1)  # the previous token, for errors
         for match in self.scan.finditer(text):
             group = match.lastindex
             kind = kinds[group]
@@ -152,6 +157,7 @@ class Lexer:
                         word = leaf(WORD, value, line, column, line, column + len(value))
                         raise unexpected(word, row, token)
             elif kind == NEWLINE:
+                source.previous = token
                 newlines = value.count("\n")
                 if newlines:
                     end_line = line + newlines
@@ -162,6 +168,7 @@ class Lexer:
                     indent_text = value[cut + 1 :]
                     if len(indent_text) != levels[-1] or "\t" in indent_text:  # not as before
                         for indentation in _indentation(indent_text, levels, token):
+                            source.previous = token
                             token = indentation
                             yield token
                 else:  # a comment at the very end of the text
@@ -179,6 +186,7 @@ class Lexer:
                     allowed=expected(choices()),
                     token_history=[token],
                 )
+            source.previous = token
             # leaf(...) written out: a function call less per token
             token = _new(Leaf, value)
             token.type = kind
@@ -188,9 +196,9 @@ class Lexer:
             yield token
         while len(levels) > 1:
             levels.pop()
+            source.previous = token
             token = leaf(DEDENT, "", line, 1, line, 1)
             yield token
-        yield leaf("$END", "", token.line, token.column, token.end_line, token.end_column)
 
     def _named(self, value: str, state: _State) -> str | None:
         """A word that is no keyword the state accepts: the first terminal the state accepts
@@ -200,6 +208,32 @@ class Lexer:
             if fullmatch(value):
                 return name
         return self.exact.get(value) or self.folded.get(value.lower())
+
+
+class Source:
+    """One parse's input, as Lark hands it to `LarkLexer.lex`: the text, the lexer, and the
+    parser's `InteractiveParser.choices` (set once the parser exists)."""
+
+    __slots__ = ("text", "lexer", "choices", "previous")
+
+    def __init__(self, text: str, lexer: Lexer):
+        self.text = text
+        self.lexer = lexer
+        self.choices: Callable[[], dict] = dict
+        self.previous: Leaf | None = None  # the token before the last one yielded
+
+
+class LarkLexer(lark.lexer.Lexer):
+    """Lark's custom-lexer interface (`Lark(..., lexer=LarkLexer)`): Lark's own parse loop takes
+    its tokens from `lex(source)`, a `Source`; the tokens come from `source.lexer`."""
+
+    def __init__(self, lexer_conf=None):
+        pass  # the scanner is made from the Lark object's terminals (`Lexer`)
+
+    def lex(self, source: Source) -> Iterator[Leaf]:  # type: ignore[override]
+        if not isinstance(source, Source):
+            raise TypeError("parse rules with rules.parser.parse, not with Lark.parse")
+        return source.lexer.tokens(source)
 
 
 def _indentation(indent_text: str, levels: list[int], newline: Leaf):

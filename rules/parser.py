@@ -24,7 +24,7 @@ from rules import ast
 from rules.ast import Span
 from rules.diagnostics import Diagnostic, RulesError, error
 from rules.expected import describe_unexpected
-from rules.lexer import LAYOUT, Leaf, Lexer
+from rules.lexer import LAYOUT, LarkLexer, Leaf, Lexer, Source
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
 
@@ -35,7 +35,7 @@ def build(grammar: str, builders: type[Transformer] | None = None) -> tuple[Lark
     parser = Lark(
         grammar,
         parser="lalr",
-        lexer="basic",  # never runs: rules.lexer feeds the tokens; Lark wants a lexer named
+        lexer=LarkLexer,
         transformer=(builders or _Builders)(),
         keep_all_tokens=True,
         maybe_placeholders=False,
@@ -55,19 +55,19 @@ def lark_parser() -> Lark:
 
 def run(parser: Lark, lexer: Lexer, text: str):
     """The builders' value for `text` (normalised). Raises Lark's UnexpectedToken or
-    UnexpectedCharacters, or a builder's RulesError."""
-    interactive = parser.parse_interactive()
-    feed = interactive.feed_token
-    previous = None
+    UnexpectedCharacters, or a builder's RulesError.
+
+    Lark's own parse loop runs (`resume_parse`) and takes the tokens from `lexer`, which asks the
+    same parser (`choices`) what it accepts before it names a word."""
+    source = Source(text, lexer)
+    interactive = parser.parse_interactive(source)
+    source.choices = interactive.choices
     try:
-        for token in lexer.tokens(text, interactive.choices):
-            result = feed(token)
-            previous = token
+        return interactive.resume_parse()
     except UnexpectedToken as exc:
-        if exc.token_history is None and previous is not None:
-            exc.token_history = [previous]  # the previous terminal, for the message's words
+        if exc.token_history is None and source.previous is not None:
+            exc.token_history = [source.previous]  # the previous terminal, for the message
         raise
-    return result
 
 
 def normalize(text: str) -> str:
@@ -204,6 +204,12 @@ def _span_of(children: list) -> Span:
     return _new(Span, (line, column, last[2], last[3]))
 
 
+def _leaves_span(children: list) -> Span:
+    """The span of a rule whose children are all tokens (no layout): first to last."""
+    first, last = children[0], children[-1]
+    return _new(Span, (first.line, first.column, last.end_line, last.end_column))
+
+
 def _between(first: Span, last: Span) -> Span:
     """From the start of `first` to the end of `last`."""
     return _new(Span, (first[0], first[1], last[2], last[3]))
@@ -285,9 +291,10 @@ class _Builders(Transformer):
     def trigger(self, children: list) -> ast.Trigger:
         """`after N`, `after N days` or `after N business days`; without a unit, the block sets
         the unit of the trigger before (`_inherit_units`)."""
+        number = children[1]
+        days = int(number) if "." not in number else _whole(number, "a whole number of days")
         business = children[2].type == "BUSINESS" if len(children) > 2 else None
-        days = _whole(children[1], "a whole number of days")
-        return _Trigger(days, business, span=_span_of(children))
+        return _Trigger(days, business, span=_leaves_span(children))
 
     def after_step(self, children: list) -> ast.Step:
         # trigger ":" action ("," action)*: the actions stand at every second place from 2
@@ -339,42 +346,42 @@ class _Builders(Transformer):
         op = {"above": "over", "below": "under"}.get(op, op)
         currency = children[at].upper() if len(children) > at else None
         amount = Decimal(children[at - 1])
-        return _AmountCondition(op, amount, currency, span=_span_of(children))
+        return _AmountCondition(op, amount, currency, span=_leaves_span(children))
 
     def country_cond(self, children: list) -> ast.CountryCondition:
         codes = tuple(dict.fromkeys([c.upper() for c in children if c.type == "CODE"]))
-        return _CountryCondition(codes, span=_span_of(children))
+        return _CountryCondition(codes, span=_leaves_span(children))
 
     def customer_cond(self, children: list) -> ast.CustomerCondition:
-        return ast.CustomerCondition(children[-1].lower(), span=_span_of(children))
+        return ast.CustomerCondition(children[-1].lower(), span=_leaves_span(children))
 
     def language_cond(self, children: list) -> ast.LanguageCondition:
-        return ast.LanguageCondition(children[-1].lower(), span=_span_of(children))
+        return ast.LanguageCondition(children[-1].lower(), span=_leaves_span(children))
 
     def tag_cond(self, children: list) -> ast.TagCondition:
-        return ast.TagCondition(children[-1][1:-1], span=_span_of(children))
+        return ast.TagCondition(children[-1][1:-1], span=_leaves_span(children))
 
     # --- settings ----------------------------------------------------------------------------
 
     def no_mail(self, children: list) -> ast.Setting:
-        return ast.NoMailOnHolidays(span=_span_of(children))
+        return ast.NoMailOnHolidays(span=_leaves_span(children))
 
     def apply_from(self, children: list) -> ast.Setting:
         (token,) = _values(children)
         try:
-            return ast.ApplyFrom(date.fromisoformat(token), span=_span_of(children))
+            return ast.ApplyFrom(date.fromisoformat(token), span=_leaves_span(children))
         except ValueError:
             message = f"{token} is not a valid date (YYYY-MM-DD)"
             raise error(message, _token_span(token)) from None
 
     def _days(self, kind, children: list) -> ast.Setting:
         (token,) = _values(children)
-        return kind(_whole(token, "a whole number of days"), span=_span_of(children))
+        return kind(_whole(token, "a whole number of days"), span=_leaves_span(children))
 
     def missed_steps(self, children: list) -> ast.Setting:
         """`on missed steps: escalate in order` or `on missed steps: skip to the latest`."""
         mode = "latest" if children[-1].type == "LATEST" else "in_order"
-        return ast.MissedSteps(mode, span=_span_of(children))
+        return ast.MissedSteps(mode, span=_leaves_span(children))
 
     def min_gap(self, children: list) -> ast.Setting:
         return self._days(ast.MinGap, children)
@@ -411,30 +418,30 @@ class _Builders(Transformer):
                 _once(channels, children, start, at, "its channels")
                 words = re.findall(r"e-?mail|letter", children[start].lower())
                 channels = tuple(dict.fromkeys("email" if w != "letter" else w for w in words))
-        return _Remind(level, channels or (), fee, currency, span=_span_of(children))
+        return _Remind(level, channels or (), fee, currency, span=_leaves_span(children))
 
     def notify(self, children: list) -> ast.Notify:
         token = children[-1]
         recipient = token[1:-1] if token.type == "STRING" else token.lower()
-        return _Notify(recipient, span=_span_of(children))
+        return _Notify(recipient, span=_leaves_span(children))
 
     def charge_interest(self, children: list) -> ast.ChargeInterest:
         numbers = _values(children)
         if numbers:
-            return ast.ChargeInterest(False, Decimal(numbers[0]), span=_span_of(children))
-        return ast.ChargeInterest(True, None, span=_span_of(children))
+            return ast.ChargeInterest(False, Decimal(numbers[0]), span=_leaves_span(children))
+        return ast.ChargeInterest(True, None, span=_leaves_span(children))
 
     def send_webhook(self, children: list) -> ast.SendWebhook:
-        return ast.SendWebhook(children[-1][1:-1], span=_span_of(children))
+        return ast.SendWebhook(children[-1][1:-1], span=_leaves_span(children))
 
     def cancel(self, children: list) -> ast.Cancel:
-        return _Cancel(span=_span_of(children))
+        return _Cancel(span=_leaves_span(children))
 
     def mark_overdue(self, children: list) -> ast.MarkOverdue:
-        return _MarkOverdue(span=_span_of(children))
+        return _MarkOverdue(span=_leaves_span(children))
 
     def release_reservation(self, children: list) -> ast.ReleaseReservation:
-        return _ReleaseReservation(span=_span_of(children))
+        return _ReleaseReservation(span=_leaves_span(children))
 
     def hand_over_to_collection(self, children: list) -> ast.HandOverToCollection:
-        return _HandOverToCollection(span=_span_of(children))
+        return _HandOverToCollection(span=_leaves_span(children))

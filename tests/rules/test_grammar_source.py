@@ -14,7 +14,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 import rules
 from rules import ast
 from rules.lexer import Leaf
-from rules.parser import GRAMMAR, _Builders, _span_of, build, parse_with
+from rules.parser import GRAMMAR, _Builders, _span_of, build, parse_with, run
 
 RULES = Path(rules.__file__).parent
 
@@ -107,12 +107,11 @@ def test_tokens_are_lark_tokens_with_their_positions():
 )
 def test_what_the_parser_cannot_take_is_lark_s_own_error(text, kind, found):
     parser, lexer = build(GRAMMAR.read_text(encoding="utf-8"))
-    interactive = parser.parse_interactive()
     with pytest.raises(kind) as caught:
-        for token in lexer.tokens(text + "\n", interactive.choices):
-            interactive.feed_token(token)
+        run(parser, lexer, text + "\n")
     if found is not None:
         assert str(caught.value.token) == found
+    assert caught.value.token_history  # the token before, for the message's words
 
 
 def test_priorities_of_the_grammar_decide_between_terminals():
