@@ -37,6 +37,8 @@ def _database_url(instance: Path) -> str:
 def _config(app: Flask) -> None:
     instance = Path(app.instance_path)
     env = os.environ
+    # Production behind TLS: Secure cookies and HSTS (README, "Production behind TLS").
+    https = env.get("MAHNWERK_HTTPS", "") == "1"
     app.config.from_mapping(
         SECRET_KEY=_secret_key(instance),
         SQLALCHEMY_DATABASE_URI=_database_url(instance),
@@ -59,8 +61,16 @@ def _config(app: Flask) -> None:
         DAILY_RUN_HOUR=int(env.get("MAHNWERK_DAILY_RUN_HOUR", "6")),
         RQ_QUEUE=env.get("MAHNWERK_QUEUE", "mahnwerk"),
         WTF_CSRF_TIME_LIMIT=None,
+        MAHNWERK_HTTPS=https,
+        PREFERRED_URL_SCHEME="https" if https else "http",
+        # How many reverse proxies set X-Forwarded-For/-Proto in front of the portal.
+        TRUSTED_PROXIES=int(env.get("MAHNWERK_TRUSTED_PROXIES", "0")),
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=https,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=https,
     )
 
 

@@ -73,6 +73,20 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def set_password(user: User, new_password: str) -> None:
+    """A new password for the user; it ends every session the user has (the caller commits, and
+    keeps its own session by storing the new generation in it)."""
+    if len(new_password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = _hasher.hash(new_password)
+    end_sessions(user)
+
+
+def end_sessions(user: User) -> None:
+    """Every session cookie issued to the user so far stops working (logout, password change)."""
+    user.session_generation = (user.session_generation or 0) + 1
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

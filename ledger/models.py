@@ -137,6 +137,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20), default="owner")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Kept in the session at login; logout and a password change bump it, ending every session.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     merchant: Mapped[Merchant] = relationship()
 
@@ -435,3 +437,18 @@ class AuditEntry(db.Model):
     action: Mapped[str] = mapped_column(String(60))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LoginThrottle(db.Model):
+    """Failed logins per account ("account:<email>") or client address ("address:<ip>"), and
+    the lockout they led to. In the database, so a lockout survives a restart
+    (policy: ledger/throttle.py)."""
+
+    __tablename__ = "login_throttles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)  # in a row: each lock lasts longer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, session
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
@@ -13,15 +13,23 @@ from ledger.models import User
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = Htmx()
+# The user's session generation at login; a session whose generation is behind is over.
+GENERATION_KEY = "session_generation"
 
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+    try:
+        user = db.session.get(User, int(user_id))
+    except ValueError:
+        return None
+    if user is None or session.get(GENERATION_KEY) != user.session_generation:
+        return None  # logged out or password changed since: the login page again
+    return user
 
 
 def init_portal(app: Flask) -> None:
-    from portal import api, auth, orders, outbox, rules_page, runs, ui
+    from portal import api, auth, orders, outbox, rules_page, runs, security, ui
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -32,3 +40,4 @@ def init_portal(app: Flask) -> None:
     for module in (auth, orders, rules_page, outbox, runs):
         app.register_blueprint(module.bp)
     ui.register(app)
+    security.register(app)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from math import ceil
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from ledger import accounts
+from ledger import accounts, throttle
 from ledger.db import db
-from portal import login_manager
+from ledger.models import utcnow
+from portal import GENERATION_KEY, login_manager
 
 bp = Blueprint("auth", __name__)
 
@@ -39,6 +41,22 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+def _lockout_message(lock: throttle.Lock) -> str:
+    minutes = max(ceil((lock.until - utcnow()).total_seconds() / 60), 1)
+    return (
+        "Too many failed logins. Logging in is blocked until "
+        f"{lock.until:%Y-%m-%d %H:%M} UTC (in {minutes} minute{'s' if minutes != 1 else ''}); "
+        "please try again then."
+    )
+
+
+def _locked(lock: throttle.Lock, email: str, next_url: str | None):
+    text = _lockout_message(lock)
+    page = render_template("auth/login.html", error=text, email=email, next=next_url)
+    seconds = max(ceil((lock.until - utcnow()).total_seconds()), 1)
+    return page, 429, {"Retry-After": str(seconds)}
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     next_url = _safe_next(request.values.get("next"))
@@ -50,21 +68,46 @@ def login():
     if request.method == "POST":
         email = request.form.get("email", "").strip()
         password = request.form.get("password", "")
-        user = accounts.authenticate(email, password) if email and password else None
-        if user is None:
-            db.session.rollback()
-            error = "Wrong email address or password."
-            if not email or not password:
-                error = "Please enter your email address and your password."
+        if not email or not password:
+            error = "Please enter your email address and your password."
             status = 401
         else:
-            db.session.commit()  # last_login_at, and a password hash upgrade if any
-            login_user(user)
-            return redirect(next_url or url_for("orders.order_list"))
+            address = request.remote_addr
+            # Refused while locked, else counted before the (slow) password check, so that
+            # parallel guesses cannot get past the limit (ledger/throttle.py has the policy).
+            lock = throttle.begin_attempt(email, address)
+            db.session.commit()
+            if lock is not None:
+                throttle.refused(lock, email, address)
+                return _locked(lock, email, next_url)
+            # An address with control characters cannot be an account (nor go to the database).
+            user = accounts.authenticate(email if email.isprintable() else "", password)
+            if user is None:
+                db.session.rollback()
+                lock = throttle.record_failure(email, address)
+                db.session.commit()
+                throttle.prune()
+                db.session.commit()
+                if lock is not None:
+                    return _locked(lock, email, next_url)
+                error = "Wrong email address or password."
+                status = 401
+            else:
+                throttle.record_success(email, address)
+                db.session.commit()  # last_login_at, and a password hash upgrade if any
+                login_user(user)
+                # Checked on every request: logout and a password change end this session.
+                session[GENERATION_KEY] = user.session_generation
+                return redirect(next_url or url_for("orders.order_list"))
     return render_template("auth/login.html", error=error, email=email, next=next_url), status
 
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        # Every copy of this session's cookie (and the user's other sessions) stops working.
+        accounts.end_sessions(current_user._get_current_object())
+        db.session.commit()
     logout_user()
+    session.pop(GENERATION_KEY, None)
     return redirect(url_for("auth.login"))
