@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import select
 
-from ledger import audit, lifecycle, scheduling
-from ledger.accounts import valid_email
+from ledger import audit, lifecycle, scheduling, schemas
 from ledger.clock import today_for
 from ledger.db import db
-from ledger.models import CUSTOMER_TYPES, LANGUAGES, LedgerEntry, Merchant, Order, Source, utcnow
-from ledger.money import CENT, CURRENCIES
+from ledger.models import LedgerEntry, Merchant, Order, Source, utcnow
 from ledger.rulebook import Rulebook
 
-METHOD_ALIASES = {
-    "prepayment": "prepayment",
-    "vorkasse": "prepayment",
-    "invoice": "invoice",
-    "rechnung": "invoice",
-    "cod": "cod",
-    "nachnahme": "cod",
-}
-NUMBER_RE = re.compile(r"^[^\s/\\?][^/\\?]{0,62}[^\s/\\?]?$")
-COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
-MAX_AMOUNT = Decimal("9999999999.99")
+# The API's input rules live in ledger/schemas.py (the models that are also the OpenAPI document).
+METHOD_ALIASES = schemas.METHOD_ALIASES
+MAX_AMOUNT = schemas.MAX_AMOUNT
 
 
 class ValidationError(ValueError):
@@ -64,142 +53,40 @@ class PaymentInput:
     reference: str | None
 
 
-class _Reader:
-    """Reads fields out of a JSON object and collects one message per bad field."""
-
-    def __init__(self, data):
-        self.data = data if isinstance(data, dict) else {}
-        self.errors: dict[str, str] = {}
-        if not isinstance(data, dict):
-            self.errors["body"] = "expected a JSON object"
-
-    def get(self, path: str, required: bool = True):
-        node = self.data
-        for part in path.split("."):
-            if not isinstance(node, dict):
-                self.errors[path] = "expected an object above this field"
-                return None
-            node = node.get(part)
-        if node is None and required:
-            self.errors[path] = "is required"
-        return node
-
-    def text(self, path: str, max_len: int, required: bool = True) -> str | None:
-        value = self.get(path, required)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            self.errors[path] = "must be a non-empty string"
-            return None
-        if len(value) > max_len:
-            self.errors[path] = f"must be at most {max_len} characters"
-            return None
-        return value.strip()
-
-    def choice(self, path: str, choices, default=None) -> str | None:
-        value = self.get(path, required=default is None)
-        if value is None:
-            return default
-        key = value.strip().lower() if isinstance(value, str) else value
-        if key not in choices:
-            self.errors[path] = "must be one of " + ", ".join(sorted(set(choices)))
-            return None
-        return choices[key] if isinstance(choices, dict) else key
-
-    def amount(self, path: str) -> Decimal | None:
-        value = self.get(path)
-        if value is None:
-            return None
-        amount = None
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
-            try:
-                amount = Decimal(str(value).strip())
-            except InvalidOperation:
-                pass
-        if amount is None or not amount.is_finite():
-            self.errors[path] = "must be a decimal amount such as 49.90"
-        elif amount != amount.quantize(CENT):
-            self.errors[path] = "must not have more than two decimal places"
-        elif amount <= 0:
-            self.errors[path] = "must be greater than zero"
-        elif amount > MAX_AMOUNT:
-            self.errors[path] = "is too large"
-        else:
-            return amount.quantize(CENT)
-        return None
-
-    def day(self, path: str, required: bool = True) -> date | None:
-        value = self.get(path, required)
-        if value is None:
-            return None
-        if isinstance(value, str) and len(value) == 10:
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                pass
-        self.errors[path] = "must be a date as YYYY-MM-DD"
-        return None
+def _validate(model: type[schemas.BaseModel], data):
+    try:
+        return model.model_validate(data)
+    except schemas.PydanticValidationError as exc:
+        raise ValidationError(schemas.error_fields(exc)) from None
 
 
 def parse_order(data) -> OrderInput:
-    r = _Reader(data)
-    number = r.text("number", 64)
-    if number and not NUMBER_RE.match(number):
-        r.errors["number"] = "must not contain '/', '\\', '?' or surrounding spaces"
-    name = r.text("customer.name", 200)
-    email = r.text("customer.email", 254)
-    if email and not valid_email(email):
-        r.errors["customer.email"] = "is not an email address"
-    country = r.text("customer.country", 2)
-    if country and not COUNTRY_RE.match(country.upper()):
-        r.errors["customer.country"] = "must be a two-letter ISO country code such as DE"
-    region = r.text("customer.region", 10, required=False)
-    address = r.text("customer.address", 500, required=False)
-    language = r.choice("customer.language", LANGUAGES)
-    customer_type = r.choice("customer.type", CUSTOMER_TYPES)
-    amount = r.amount("amount")
-    currency = r.text("currency", 3)
-    if currency and currency.upper() not in CURRENCIES:
-        r.errors["currency"] = "must be one of " + ", ".join(CURRENCIES)
-    method = r.choice("payment_method", METHOD_ALIASES)
-    ordered_on = r.day("ordered_on")
-    due_on = r.day("due_on", required=False)
-    if ordered_on and due_on and due_on < ordered_on:
-        r.errors["due_on"] = "must not be before ordered_on"
-    invoice_number = r.text("invoice_number", 64, required=False)
-    tags = r.get("tags", required=False) or []
-    if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
-        r.errors["tags"] = "must be a list of non-empty strings"
-        tags = []
-    if r.errors:
-        raise ValidationError(r.errors)
+    """An order body (a JSON object as Python data) checked against schemas.OrderIn."""
+    body: schemas.OrderIn = _validate(schemas.OrderIn, data)
+    customer = body.customer
     return OrderInput(
-        number=number,
-        customer_name=name,
-        customer_email=email,
-        country=country.upper(),
-        region=region.upper() if region else None,
-        postal_address=address,
-        language=language,
-        customer_type=customer_type,
-        amount=amount,
-        currency=currency.upper(),
-        payment_method=method,
-        ordered_on=ordered_on,
-        due_on=due_on,
-        invoice_number=invoice_number,
-        tags=tuple(t.strip() for t in tags),
+        number=body.number,
+        customer_name=customer.name,
+        customer_email=customer.email,
+        country=customer.country,
+        region=customer.region,
+        postal_address=customer.address,
+        language=customer.language,
+        customer_type=customer.type,
+        amount=body.amount,
+        currency=body.currency,
+        payment_method=schemas.METHOD_ALIASES[body.payment_method],
+        ordered_on=body.ordered_on,
+        due_on=body.due_on,
+        invoice_number=body.invoice_number,
+        tags=tuple(body.tags),
     )
 
 
 def parse_payment(data) -> PaymentInput:
-    r = _Reader(data)
-    amount = r.amount("amount")
-    paid_on = r.day("paid_on")
-    reference = r.text("reference", 200, required=False)
-    if r.errors:
-        raise ValidationError(r.errors)
-    return PaymentInput(amount=amount, paid_on=paid_on, reference=reference)
+    """A payment body checked against schemas.PaymentIn."""
+    body: schemas.PaymentIn = _validate(schemas.PaymentIn, data)
+    return PaymentInput(amount=body.amount, paid_on=body.paid_on, reference=body.reference)
 
 
 def find_order(merchant_id: int, number: str) -> Order | None:

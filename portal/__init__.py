@@ -29,7 +29,7 @@ def _load_user(user_id: str) -> User | None:
 
 
 def init_portal(app: Flask) -> None:
-    from portal import api, auth, orders, outbox, rules_page, runs, security, ui
+    from portal import api, api_docs, auth, orders, outbox, rules_page, runs, security, ui
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -37,6 +37,7 @@ def init_portal(app: Flask) -> None:
     htmx.init_app(app)
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_docs.bp)  # GET /api/docs, the API contract for people
     for module in (auth, orders, rules_page, outbox, runs):
         app.register_blueprint(module.bp)
     ui.register(app)

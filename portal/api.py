@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
-from functools import wraps
+import json
+from decimal import Decimal
+from functools import cache, wraps
 
 from flask import Blueprint, g, jsonify, request
+from pydantic.json_schema import models_json_schema
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from ledger import accounts, idempotency, lifecycle, orders
+from ledger import accounts, idempotency, lifecycle, orders, schemas
 from ledger.clock import today_for
 from ledger.db import db
 from ledger.models import Order, Source
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.before_request
+def _limit_body():
+    request.max_content_length = schemas.MAX_BODY_BYTES
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_exc):
+    db.session.rollback()
+    return _problem(
+        413, "request body too large", {"body": f"must be at most {schemas.MAX_BODY_BYTES} bytes"}
+    )
 
 
 def _problem(status: int, title: str, errors: dict | None = None):
@@ -39,13 +56,30 @@ def token_required(view):
     return wrapped
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
 def _json_body():
-    data = request.get_json(silent=True)
-    if data is None:
+    """The body as Python data; JSON numbers with a fraction or exponent as exact Decimals.
+    Over MAX_BODY_BYTES werkzeug raises RequestEntityTooLarge (answered 413 above)."""
+    if not request.is_json:
         raise orders.ValidationError(
             {"body": "expected a JSON object (Content-Type: application/json)"}
         )
-    return data
+    try:
+        return json.loads(request.get_data(), parse_float=Decimal, parse_constant=_no_constant)
+    except (ValueError, RecursionError):  # bad JSON or encoding, 5000-digit integers, [[[[…
+        raise orders.ValidationError({"body": "is not valid JSON"}) from None
+
+
+def _unknown_number(number: str):
+    """A 404 for a path that cannot name an order (control characters, too long): never
+    queried, never echoed. Numbers stored under the earlier, looser rules stay reachable."""
+    if schemas.storable_number(number):
+        return None
+    db.session.rollback()
+    return _problem(404, "no such order", {"number": "is not a valid order number"})
 
 
 def order_json(order: Order) -> dict:
@@ -86,6 +120,7 @@ def order_json(order: Order) -> dict:
 @bp.post("/orders")
 @token_required
 def upsert_order():
+    """Create the order with this number, or update it (201 created, 200 updated)."""
     try:
         data = orders.parse_order(_json_body())
     except orders.ValidationError as exc:
@@ -104,6 +139,9 @@ def upsert_order():
 @bp.get("/orders/<number>")
 @token_required
 def get_order(number: str):
+    """The order with its status, itemised money and next dunning step."""
+    if (refused := _unknown_number(number)) is not None:
+        return refused
     order = orders.find_order(g.merchant.id, number)
     if order is None:
         return _problem(404, f"no order {number!r}")
@@ -113,8 +151,12 @@ def get_order(number: str):
 @bp.post("/orders/<number>/payments")
 @token_required
 def add_payment(number: str):
-    """Book a payment. Sent again with the same Idempotency-Key it is answered with the first
-    response and stored once; the same reference again is the same payment, stored once."""
+    """Book a payment for the order.
+
+    Sent again with the same Idempotency-Key it is answered with the first response and stored
+    once; the same reference again is the same payment, stored once."""
+    if (refused := _unknown_number(number)) is not None:
+        return refused
     order = orders.find_order(g.merchant.id, number)
     if order is None:
         db.session.rollback()
@@ -154,3 +196,140 @@ def add_payment(number: str):
     except lifecycle.Refused as exc:
         return _problem(409, f"payment refused: {exc}")
     return jsonify(body), status
+
+
+# --- the contract: OpenAPI 3.1 from ledger/schemas.py's models --------------------------------
+
+_ERRORS = {
+    401: "Missing or invalid bearer token.",
+    404: "No order with this number for this merchant.",
+    409: "The order's state refuses the payment.",
+    413: f"The body is larger than {schemas.MAX_BODY_BYTES} bytes; nothing stored.",
+    422: "Invalid input: one entry per bad field (dotted names such as customer.email); "
+    "nothing stored.",
+}
+_NUMBER_PARAMETER = {
+    "name": "number",
+    "in": "path",
+    "required": True,
+    "description": "The shop's order number.",
+    "schema": {
+        "type": "string",
+        "pattern": schemas.NUMBER_PATTERN,
+        "maxLength": schemas.NUMBER_MAX,
+        "examples": ["AK-10001"],
+    },
+}
+_IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A retry with the same key and body is answered with the first response and "
+    "stored once; the same key with another body is refused (422).",
+    "schema": {
+        "type": "string",
+        "pattern": schemas.IDEMPOTENCY_KEY_PATTERN,
+        "maxLength": idempotency.MAX_KEY,
+    },
+}
+# (path, method, view, request model, {status: (description, response model)}, parameters)
+_OPERATIONS = [
+    (
+        "/api/v1/orders",
+        "post",
+        upsert_order,
+        schemas.OrderIn,
+        {201: ("Created.", schemas.OrderOut), 200: ("Updated.", schemas.OrderOut)},
+        [],
+    ),
+    (
+        "/api/v1/orders/{number}",
+        "get",
+        get_order,
+        None,
+        {200: ("The order.", schemas.OrderOut)},
+        [_NUMBER_PARAMETER],
+    ),
+    (
+        "/api/v1/orders/{number}/payments",
+        "post",
+        add_payment,
+        schemas.PaymentIn,
+        {
+            201: ("Booked.", schemas.PaymentOut),
+            200: ("Booked before (same reference or Idempotency-Key).", schemas.PaymentOut),
+        },
+        [_NUMBER_PARAMETER, _IDEMPOTENCY_PARAMETER],
+    ),
+]
+_REFUSALS = {"post": (401, 413, 422), "get": (401, 404)}
+
+
+# Requests are documented as the models validate them, answers as they are written.
+_MODES = {
+    schemas.OrderIn: "validation",
+    schemas.PaymentIn: "validation",
+    schemas.OrderOut: "serialization",
+    schemas.PaymentOut: "serialization",
+    schemas.Problem: "serialization",
+}
+
+
+@cache
+def openapi_document() -> dict:
+    """OpenAPI 3.1: each body's schema is its Pydantic model's JSON schema, under components."""
+    refs, top = models_json_schema(
+        list(_MODES.items()), ref_template="#/components/schemas/{model}"
+    )
+    problem = refs[(schemas.Problem, _MODES[schemas.Problem])]
+
+    def content(model):
+        return {"application/json": {"schema": refs[(model, _MODES[model])]}}
+
+    paths: dict = {}
+    for path, method, view, body, answers, parameters in _OPERATIONS:
+        summary, _, description = (view.__doc__ or "").strip().partition("\n")
+        responses = {
+            str(status): {"description": text, "content": content(model)}
+            for status, (text, model) in sorted(answers.items())
+        }
+        refusals = _REFUSALS[method] + ((404, 409) if path.endswith("/payments") else ())
+        for status in sorted(refusals):
+            responses[str(status)] = {
+                "description": _ERRORS[status],
+                "content": {"application/json": {"schema": problem}},
+            }
+        responses["401"]["headers"] = {
+            "WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer realm"}
+        }
+        operation = {
+            "operationId": view.__name__,
+            "summary": summary,
+            "description": " ".join(description.split()),
+            "parameters": parameters,
+            "responses": responses,
+        }
+        if body is not None:
+            operation["requestBody"] = {"required": True, "content": content(body)}
+        paths.setdefault(path, {})[method] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Mahnwerk shop API",
+            "version": "1",
+            "description": "Shops send their orders and payments; Mahnwerk reminds and dunns. "
+            "Invalid input is answered 422 with one entry per bad field and stores nothing.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": top["$defs"],
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearerAuth": []}],
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    """The API's contract, generated from the models that validate the requests."""
+    return jsonify(openapi_document())
