@@ -30,10 +30,7 @@ def with_rules(portal, seed, merchant_info):
 def test_a_fragment_url_answers_a_plain_request(app, with_rules, seed, merchant_info, method,
                                                 path, data):  # fmt: skip
     with_rules.post("/runs", {"date": "2026-10-15"}, htmx=False)
-    if method == "get":
-        response = with_rules.get(path)
-    else:
-        response = with_rules.post(path, data, htmx=False)
+    response = with_rules.get(path) if method == "get" else with_rules.post(path, data, htmx=False)
     assert response.status_code < 500, response.get_data(as_text=True)[:500]
     if response.status_code == 200:
         assert response.get_data(as_text=True).lstrip().lower().startswith("<!doctype html>")
