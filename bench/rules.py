@@ -112,13 +112,21 @@ def reference_ms() -> float:
     return median_ms(loop, 5)
 
 
-def count_only(times: int) -> None:
-    """Parse + check the 500-line text `times` times and nothing else, for counting instructions:
-    (count with N) - (count with 0), divided by N, is one parse + check (docs/performance.md)."""
+PARTS = {
+    "parse+check": lambda text: check(parse(text)),
+    "parse": lambda text: parse(text),
+    "format": lambda text: rules.format_rules(text),
+}
+
+
+def count_only(times: int, part: str = "parse+check") -> None:
+    """Run `part` on the 500-line text `times` times and nothing else, for counting instructions:
+    (count with N) - (count with 0), divided by N, is one run (docs/performance.md)."""
     text = ruleset(500)
-    check(parse(text))
+    work = PARTS[part]
+    work(text)
     for _ in range(times):
-        check(parse(text))
+        work(text)
 
 
 def main() -> None:
@@ -129,9 +137,12 @@ def main() -> None:
         metavar="N",
         help="only parse + check the 500-line text N times (run under valgrind)",
     )
+    parser.add_argument(
+        "--part", choices=sorted(PARTS), default="parse+check", help="what --count-only runs"
+    )
     args = parser.parse_args()
     if args.count_only is not None:
-        count_only(args.count_only)
+        count_only(args.count_only, args.part)
         return
     lark_parser()  # Lark's parser and the lexer, built once per process; not part of a parse
     text = ruleset(500)

@@ -41,11 +41,17 @@ _new = str.__new__
 
 
 class Leaf(Token):
-    """A Lark Token made without Token's Python-level constructor (the lexer makes thousands).
-    It has lines and columns; its offsets in the text (`start_pos`, `end_pos`) are None."""
+    """A Lark Token made without Token's Python-level constructor (the lexer makes thousands):
+    the lexer sets `type`, lines and columns; `value` is the text itself, and the offsets in the
+    text (`start_pos`, `end_pos`) are None."""
 
     __slots__ = ()
+    value = property(str.__str__)  # type: ignore[assignment]
     start_pos = end_pos = None
+
+    def __reduce__(self):  # copied or pickled: a plain Token
+        position = (self.line, self.column, self.end_line, self.end_column)
+        return Token, (self.type, str(self), None, *position)
 
 
 def leaf(kind: str, value: str, line: int, column: int, end_line: int, end_column: int) -> Leaf:

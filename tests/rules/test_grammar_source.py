@@ -4,6 +4,8 @@ scans with the grammar's own terminals, so a terminal added to the grammar just 
 from __future__ import annotations
 
 import ast as python_ast
+import copy
+import pickle
 import threading
 from pathlib import Path
 
@@ -92,6 +94,14 @@ def test_tokens_are_lark_tokens_with_their_positions():
         ("WORD", "accounting", 3, 26, 36),
     ]
     assert all(isinstance(t, Token) and type(t) is Leaf for t in seen)
+    notify = seen[0]
+    assert (notify.value, repr(notify), notify.start_pos) == (
+        "Notify",
+        "Token('NOTIFY', 'Notify')",
+        None,
+    )
+    for copied in (copy.copy(notify), copy.deepcopy(notify), pickle.loads(pickle.dumps(notify))):
+        assert (copied.type, copied, copied.line, copied.column) == ("NOTIFY", "Notify", 3, 18)
 
 
 @pytest.mark.parametrize(
