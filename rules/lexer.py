@@ -17,6 +17,10 @@ Everything it scans comes from the grammar's terminals (`Lark.terminals`, `Lark.
 - `_NL` (a line break with the next line's indentation, comments included) is followed by
   `_INDENT`/`_DEDENT` tokens where the indentation changes, as Lark's Indenter does; here an
   indentation that matches no open block is an error at that line.
+
+Lark's own parse loop takes the tokens through its custom-lexer interface (`LarkLexer`, given to
+`Lark(lexer=...)`); rules/parser.py starts the parse with a `Source` that carries the text and
+the running parser's `choices`.
 """
 
 from __future__ import annotations
@@ -98,8 +102,8 @@ class _State:
 
 
 class Lexer:
-    """The lexer for one grammar: `Lexer(lark).tokens(text, choices)`, where `choices()` is the
-    parser's `InteractiveParser.choices` (what the current state accepts)."""
+    """The lexer for one grammar: `Lexer(lark).tokens(source)`, where `source.choices()` is the
+    parser's `InteractiveParser.choices` (what its current state accepts)."""
 
     def __init__(self, parser: Lark):
         terminals = sorted(parser.terminals, key=_precedence)

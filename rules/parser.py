@@ -3,9 +3,9 @@ RulesError with words.
 
 `lark_parser()` is Lark's parser for grammar.lark, with the builders below as its transformer:
 Lark calls one of them per rule it reduces, with the rule's children (every token kept), so the
-AST is made while the text is parsed. The tokens come from `rules.lexer`, fed to the parser
-through Lark's interactive interface (`parse_interactive`, `choices`, `feed_token`): the lexer
-names a word by what the parser's current state accepts.
+AST is made while the text is parsed. Lark's own parse loop runs (`parse_interactive` and
+`resume_parse`) and takes its tokens from `rules.lexer` through Lark's custom-lexer interface;
+the lexer names a word by what the same parser accepts at that point (`choices`).
 """
 
 from __future__ import annotations
