@@ -68,6 +68,10 @@ def run(parser: Lark, lexer: Lexer, text: str):
         if exc.token_history is None and source.previous is not None:
             exc.token_history = [source.previous]  # the previous terminal, for the message
         raise
+    finally:
+        # The parser holds the source and the source the parser: without this the parser's
+        # stacks (the whole tree) would wait for the garbage collector.
+        source.choices = dict
 
 
 def normalize(text: str) -> str:

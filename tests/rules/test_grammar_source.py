@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast as python_ast
 import copy
+import gc
 import pickle
 import threading
 from pathlib import Path
@@ -166,3 +167,19 @@ def test_rules_use_only_lark_s_public_modules(path):
     }
     lark = {m for m in modules if m and (m == "lark" or m.startswith("lark."))}
     assert lark <= PUBLIC_LARK
+
+
+@pytest.mark.parametrize("text", ["cod after 3 days: remind\n", "cod after 3 days: remnd\n"])
+def test_a_parse_leaves_no_garbage_cycles(text):
+    """The parser and its input refer to each other during a parse; afterwards the tree and
+    the parser's stacks go with their last reference, not at the next garbage collection."""
+    gc.collect()
+    gc.disable()
+    try:
+        try:
+            rules.parse(text)
+        except rules.RulesError:
+            pass
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
