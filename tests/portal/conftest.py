@@ -8,6 +8,7 @@ import threading
 from datetime import date
 
 import pytest
+from sqlalchemy import func, select
 
 TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 PORTAL_RULES = "vorkasse after 14 days: remind; after 21 days: cancel and notify accounting\n"
@@ -113,3 +114,27 @@ def live_server(app):
     yield f"http://127.0.0.1:{port}"
     server.shutdown()
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def shop(app, make_merchant):
+    """A test client of the shop API: a merchant with the card's rules, its bearer token set."""
+    from ledger import rulesets
+    from ledger.accounts import find_merchant
+    from ledger.db import db
+
+    info = make_merchant()
+    with app.app_context():
+        rulesets.save_and_activate(find_merchant(info["name"]), PORTAL_RULES, "test")
+        db.session.commit()
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {info['token']}"
+    return client
+
+
+def count(app, model) -> int:
+    """How many rows of `model` are stored."""
+    from ledger.db import db
+
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-RULES = "vorkasse after 14 days: remind; after 21 days: cancel and notify accounting\n"
+from tests.portal.conftest import count
 
 
 def order_body(**overrides):
@@ -25,28 +25,6 @@ def order_body(**overrides):
     }
     body.update(overrides)
     return body
-
-
-@pytest.fixture
-def shop(app, make_merchant):
-    from ledger import rulesets
-    from ledger.accounts import find_merchant
-    from ledger.db import db
-
-    info = make_merchant()
-    with app.app_context():
-        rulesets.save_and_activate(find_merchant(info["name"]), RULES, "test")
-        db.session.commit()
-    client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {info['token']}"
-    return client
-
-
-def count(app, model) -> int:
-    from ledger.db import db
-
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
 
 
 def test_create_then_update_by_number(app, shop):

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from tests.portal.conftest import PORTAL_RULES, Portal, order_body
+from tests.portal.conftest import PORTAL_RULES, Portal, count, order_body
 
 WEBHOOK = "http://127.0.0.1:9/hook"
 PAID_ON = "2026-10-03"
@@ -67,13 +67,6 @@ def payment_entries(app, number="AK-1") -> list:
 def flagged(portal) -> list[str]:
     listing = portal.get("/orders?flag=paid_after_cancellation").get_data(as_text=True)
     return re.findall(r'class="order-link" href="/orders/[^"]+">([^<]+)</a>', listing)
-
-
-def count(app, model) -> int:
-    from ledger.db import db
-
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
 
 
 # --- Idempotency-Key and reference -----------------------------------------------------------
