@@ -25,7 +25,7 @@ import rules  # noqa: E402
 from rules.checker import check  # noqa: E402
 from rules.parser import lark_parser, parse  # noqa: E402
 
-TARGET_MS = 25  # parse + check of the 500 lines (docs/performance.md)
+TARGET_MS = 25  # parse + check of the 500 lines at 2026-11-26's machine speed (docs/performance.md)
 COUNTRIES = ["DE", "AT", "CH", "FR", "IT", "NL"]
 REGIONS = {"DE": ["BY", "BE", "NW", None], "AT": ["9", None], "CH": ["ZH", "GE", None]}
 
@@ -153,13 +153,14 @@ def main() -> None:
     assert not errors, errors[0]
     parse_ms = median_ms(lambda: check(parse(text)), 31)
     fmt_ms = median_ms(lambda: rules.format_rules(text), 11)
-    verdict = "met" if parse_ms <= TARGET_MS else "NOT met"
+    loop_ms = reference_ms()
     print(
         f"parse+check of {len(text.splitlines())} lines ({len(tree.blocks)} blocks): "
-        f"median {parse_ms:.1f} ms (target <= {TARGET_MS} ms: {verdict})"
+        f"median {parse_ms:.1f} ms, {parse_ms / loop_ms:.2f} x the reference loop "
+        f"(target <= {TARGET_MS} ms at 2026-11-26's speed: see docs/performance.md)"
     )
     print(f"format_rules of the same text: median {fmt_ms:.1f} ms")
-    print(f"reference loop (machine speed): median {reference_ms():.1f} ms")
+    print(f"reference loop (machine speed): median {loop_ms:.1f} ms")
 
     program = rules.compile_rules(ruleset(blocks=20))
     facts = list(orders(100_000))
