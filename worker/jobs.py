@@ -69,8 +69,16 @@ def run_dunning(run_id: int) -> dict:
 
 
 def _deliver_all(message_ids) -> None:
-    for message_id in message_ids:
-        _queue().enqueue("worker.jobs.deliver", message_id)
+    """Hand messages to the workers. With Redis away they stay pending in the database, and the
+    scheduler's sweep (sweep_outbox) hands them over later: a run never fails for it."""
+    from redis.exceptions import ConnectionError as RedisDown
+    from redis.exceptions import TimeoutError as RedisSlow
+
+    try:
+        for message_id in message_ids:
+            _queue().enqueue("worker.jobs.deliver", message_id)
+    except (RedisDown, RedisSlow) as exc:
+        log.warning("Redis is not answering (%s): the sweeper will deliver these messages", exc)
 
 
 def _still_wanted(message: OutboxMessage) -> str | None:

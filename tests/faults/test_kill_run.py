@@ -12,19 +12,16 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from tests.faults.parts import ROOT, RUN_DAY, book
+
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 ORDERS = 320
-DAY0 = date(2026, 10, 1)
-RUN_DAY = DAY0 + timedelta(days=14)
-RULES = "vorkasse after 14 days: remind; after 21 days: cancel and notify accounting\n"
 # Seconds after the start at which the run process is killed: spread over a run of ~2-6 s.
 KILL_AFTER = (0.0, 0.4, 0.8, 1.2, 1.6, 2.0, 2.5, 3.0, 3.5, 4.5)
 
@@ -41,25 +38,6 @@ with app.app_context():
 """
 
 
-def _book(app, make_merchant):
-    from ledger import orders, rulesets
-    from ledger.accounts import find_merchant
-    from ledger.db import db
-
-    info = make_merchant()
-    with app.app_context():
-        merchant = find_merchant(info["name"])
-        rulesets.save_and_activate(merchant, RULES, "test")
-        for n in range(ORDERS):
-            body = {"number": f"K-{n:04d}", "amount": "49.90", "currency": "EUR",
-                    "customer": {"name": f"Kunde {n}", "email": f"k{n}@example.de",
-                                 "country": "DE", "language": "de", "type": "b2c"},
-                    "payment_method": "prepayment", "ordered_on": DAY0.isoformat()}  # fmt: skip
-            orders.upsert_order(merchant, orders.parse_order(body), "test")
-        db.session.commit()
-        return merchant.id
-
-
 def _child_config(app) -> dict:
     keys = ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "RQ_QUEUE", "MAIL_SERVER", "MAIL_PORT")
     return {k: app.config[k] for k in keys} | {"TESTING": True}
@@ -72,7 +50,7 @@ def test_a_run_killed_anywhere_is_recovered_exactly_once(app, make_merchant, mai
     from ledger.models import DunningEvent, DunningRun, Merchant, OutboxMessage, utcnow
     from worker import jobs
 
-    merchant_id = _book(app, make_merchant)
+    merchant_id = book(app, make_merchant, ORDERS)
     with app.app_context():
         run = dunning.start_run(db.session.get(Merchant, merchant_id), RUN_DAY, "schedule")
         db.session.commit()

@@ -37,6 +37,21 @@ def test_deliver_sends_once_through_smtp(card_merchant, add_order, mail_sink):
     assert message.state == "sent" and message.attempts == 1 and message.sent_at
 
 
+def test_a_message_sent_again_keeps_its_one_message_id(card_merchant, add_order, mail_sink):
+    """After a crash between SMTP's 250 and `sent` the message goes out again: the receiving
+    side can recognise it by its Message-ID, of which there is exactly one."""
+    _order, message_id = _remind_one(card_merchant, add_order)
+    assert deliver(message_id) == "sent"
+    message = db.session.get(OutboxMessage, message_id)
+    message.state, message.claimed_at = "sending", datetime(2026, 1, 1)  # a dead worker's lease
+    db.session.commit()
+    assert deliver(message_id) == "sent"
+    first, again = mail_sink.messages()
+    assert len(first.get_all("Message-ID")) == len(again.get_all("Message-ID")) == 1
+    assert first["Message-ID"] == again["Message-ID"]
+    assert first["Message-ID"].startswith(f"<mahnwerk.{message_id}.")
+
+
 def test_last_look_before_sending_to_a_customer(card_merchant, add_order, mail_sink):
     """If the order got paid between decision and delivery, the reminder is not sent."""
 

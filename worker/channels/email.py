@@ -27,12 +27,13 @@ def send(message, merchant) -> None:
         sender=sender,
         reply_to=merchant.sender_email or merchant.accounting_email,
         extra_headers={
-            # The same message sent again after a crash (docs/reliability.md) keeps its id.
-            "Message-ID": message_id(message, sender),
             "X-Mahnwerk-Message": str(message.id),
             "X-Mahnwerk-Purpose": message.purpose,
         },
     )
+    # The same message sent again after a crash (docs/reliability.md) keeps its id. Flask-Mail
+    # writes msgId as the one Message-ID header (an extra header would be a second one).
+    email.msgId = message_id(message, sender)
     attachment = (message.payload or {}).get("attachment")
     if attachment:
         email.attach(
