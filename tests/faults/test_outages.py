@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from tests.faults.parts import (
     RUN_DAY,
+    age_leases,
     book,
     delivered,
     start_worker,
@@ -107,4 +108,90 @@ def test_redis_killed_and_restarted_mid_run(app, make_merchant, mail_sink, own_r
     print(
         f"\nredis killed at {examined_at_kill} of {ORDERS} orders: run {state}, "
         f"mails {sum(mails.values())}, duplicates {duplicates}, worker survived"
+    )
+
+
+def test_smtp_down_then_up(app, make_merchant, mail_sink, tmp_path):
+    """The SMTP server is down for a whole run's deliveries: every message waits, counted and
+    backing off, none lost; when it answers again, the next sweep delivers each once."""
+    from ledger import dunning, outbox
+    from ledger.db import db
+    from ledger.models import Merchant, OutboxMessage, utcnow
+    from tests.conftest import MailSink
+    from worker import jobs
+    from worker.mailsink import free_port, start_sink
+
+    port = free_port()  # nobody listens here yet
+    app.config["MAIL_PORT"] = port
+    merchant_id = book(app, make_merchant, ORDERS)
+    with app.app_context():
+        run = dunning.start_run(db.session.get(Merchant, merchant_id), RUN_DAY, "schedule")
+        db.session.commit()
+        jobs.run_dunning(run.id)
+    start_worker(app, tmp_path / "worker-down.log", burst=True).wait(300)
+    with app.app_context():
+        waiting = db.session.execute(select(OutboxMessage)).scalars().all()
+        assert {(m.state, m.attempts) for m in waiting} == {("pending", 1)}
+        assert all("SMTP" in m.last_error and m.next_attempt_at for m in waiting)
+
+    sink = MailSink(tmp_path / "mail", port)
+    controller = start_sink(sink.folder, port=port)  # the server is back
+    try:
+        age_leases(app, outbox.BACKOFF_FIRST * 2)  # the first back-off has passed
+        with app.app_context():
+            swept = jobs.sweep_outbox(utcnow() + timedelta(minutes=2))
+        start_worker(app, tmp_path / "worker-up.log", burst=True).wait(300)
+    finally:
+        controller.stop()
+    _reminders, states, _runs = _counts(app)
+    assert states == {"sent": ORDERS}
+    mails = delivered(sink)
+    duplicates = sum(n - 1 for n in mails.values())
+    assert len(mails) == ORDERS and duplicates == 0
+    assert mail_sink.messages() == []
+    print(
+        f"\nSMTP down: {len(waiting)} messages waiting after one attempt each; back up: "
+        f"swept {swept}, mails {sum(mails.values())}, duplicates {duplicates}"
+    )
+
+
+def test_two_runs_of_the_same_day_at_once(app, make_merchant, mail_sink, tmp_path):
+    """A scheduled and a manual run of the same day, each in a worker of its own, at once over
+    320 due orders: every step once, one accounting digest, every mail once."""
+    from ledger import dunning
+    from ledger.db import db
+    from ledger.models import DunningEvent, DunningRun, Merchant, OutboxMessage
+    from worker import jobs
+
+    merchant_id = book(
+        app, make_merchant, ORDERS, rules="vorkasse after 14 days: remind and notify accounting\n"
+    )
+    with app.app_context():
+        merchant = db.session.get(Merchant, merchant_id)
+        runs = [dunning.start_run(merchant, RUN_DAY, trigger) for trigger in ("schedule", "cli")]
+        db.session.commit()
+        for run in runs:
+            jobs._enqueue_run(run.id)
+    workers = [start_worker(app, tmp_path / f"worker-{n}.log", burst=True) for n in (1, 2)]
+    for worker in workers:
+        worker.wait(300)
+
+    with app.app_context():
+        events = Counter(
+            db.session.execute(select(DunningEvent.order_id, DunningEvent.action)).all()
+        )
+        purposes = Counter(db.session.scalars(select(OutboxMessage.purpose)))
+        examined = [run.orders_examined for run in db.session.scalars(select(DunningRun))]
+    reminders, states, runs = _counts(app)
+    assert len(reminders) == ORDERS and set(reminders.values()) == {1}
+    assert set(events.values()) == {1}  # no duplicate event of any kind
+    assert purposes == {"reminder": ORDERS, "accounting_digest": 1}
+    assert states == {"sent": ORDERS + 1} and runs == {"done": 2}
+    mails = delivered(mail_sink)
+    duplicates = sum(n - 1 for n in mails.values())
+    assert len(mails) == ORDERS + 1 and duplicates == 0
+    print(
+        f"\ntwo runs at once (examined {examined}): events {sum(events.values())}, "
+        f"digests {purposes['accounting_digest']}, mails {sum(mails.values())}, "
+        f"duplicates {duplicates}"
     )
