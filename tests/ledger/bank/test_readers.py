@@ -338,6 +338,63 @@ def test_mt940_reversal_marks():
     assert reversed_credit.remittance == "Rechnung 4711"
 
 
+# The mt-940 options our reader switches on (ledger.bank.mt940.OPTIONS): the tests marked with
+# an option fail when it is off.
+MT940_HEAD = ":20:OPT\n:25:DE89370400440532013000\n:60F:C240101EUR100,00\n"
+
+
+def _mt940(lines: str):
+    (statement,) = read_bank_file(
+        (MT940_HEAD + lines + ":62F:C240102EUR100,00\n").encode()
+    ).statements
+    return statement.transactions
+
+
+def test_mt940_payer_iban_is_not_glued_onto_the_name():  # applicant_iban
+    (t,) = _mt940(
+        ":61:2401020102C25,00NTRFNONREF\n"
+        ":86:166?00GUTSCHR. UEBERWEISUNG?20SVWZ+Rechnung 4711?30COBADEFFXXX\n"
+        "?31DE44500105175407324931?32Erika Mustermann\n"
+    )
+    assert t.counterparty_name == "Erika Mustermann"
+    assert t.counterparty_iban == "DE44500105175407324931"
+    assert t.counterparty_bic == "COBADEFFXXX"
+    assert t.remittance == "Rechnung 4711"
+
+
+@pytest.mark.parametrize("mark", ["RC", "rc"])
+def test_mt940_reversed_credit_is_money_out(mark):  # reversal_sign (case_insensitive_marks)
+    (t,) = _mt940(f":61:2401020102{mark}10,00NTRFNONREF\n")
+    assert (t.amount, t.credit, t.reversal) == (Decimal("10.00"), False, True)
+    assert t.raw["mark"] == "RC"
+
+
+def test_mt940_statement_line_reference_survives_details_without_kref():  # merge_keeps_values
+    kref, no_kref = _mt940(
+        ":61:2401020102C10,00NTRFINV-4711//BANKREF1\n"
+        ":86:166?00GUTSCHRIFT?20KREF+KUNDE-77?21SVWZ+Rechnung 4711\n"
+        ":61:2401020102C10,00NTRFINV-4712//BANKREF2\n"
+        ":86:166?00GUTSCHRIFT?20SVWZ+Rechnung 4712\n"
+    )
+    assert (kref.entry_reference, kref.account_servicer_ref) == ("INV-4711", "BANKREF1")
+    assert (no_kref.entry_reference, no_kref.account_servicer_ref) == ("INV-4712", "BANKREF2")
+    assert no_kref.remittance == "Rechnung 4712"
+
+
+def test_mt940_text_in_front_of_sepa_keywords_is_kept():
+    (t,) = _mt940(
+        ":61:2401020102C10,00NTRFNONREF\n"
+        ":86:166?00GUTSCHRIFT?20Rechnung 4711 EREF+E2E-1?21?32Erika Mustermann\n"
+    )
+    assert (t.remittance, t.end_to_end_id) == ("Rechnung 4711", "E2E-1")
+
+
+def test_mt940_long_details_are_not_cut():  # unbounded_details
+    words = [f"POSITION{n:02d} " + "X" * 50 for n in range(12)]
+    (t,) = _mt940(":61:2401020102C10,00NTRFNONREF\n:86:" + "\n ".join(words) + "\n")
+    assert t.remittance == " ".join(words)
+
+
 # --- encodings ----------------------------------------------------------------------------
 
 CAMT_UTF8 = sample("camt", "test-camt053-txdtls.xml")
