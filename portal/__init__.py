@@ -29,7 +29,10 @@ def _load_user(user_id: str) -> User | None:
 
 
 def init_portal(app: Flask) -> None:
-    from portal import api, api_docs, auth, orders, outbox, rules_page, runs, security, ui
+    from portal import api, api_docs, auth, bank, orders, outbox, rules_page, runs, security, ui
+
+    # Ahead of the CSRF check, which reads the form: the statement upload's own size limit.
+    app.before_request(bank.limit_upload)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -38,7 +41,7 @@ def init_portal(app: Flask) -> None:
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     app.register_blueprint(api.bp)
     app.register_blueprint(api_docs.bp)  # GET /api/docs, the API contract for people
-    for module in (auth, orders, rules_page, outbox, runs):
+    for module in (auth, orders, rules_page, outbox, runs, bank):
         app.register_blueprint(module.bp)
     ui.register(app)
     security.register(app)

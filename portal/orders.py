@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ledger import entries, lifecycle, manual, orders
+from ledger.bank import inbox
 from ledger.clock import today_for
 from ledger.db import db
 from ledger.models import (
@@ -156,6 +157,7 @@ def order_context(order: Order, **extra) -> dict:
         "events": events,
         "messages": messages,
         "audit": trail,
+        "bank_payments": inbox.payments_of(order.id),  # (assignment, transaction, import)
         "error": None,
         "notice": None,
         "form": {},
