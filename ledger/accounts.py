@@ -37,6 +37,14 @@ def create_merchant(name: str, accounting_email: str, **fields) -> Merchant:
     merchant = Merchant(name=name, accounting_email=accounting_email, **fields)
     db.session.add(merchant)
     db.session.flush()
+    if merchant.iban:  # its first bank account (more: `mahnwerk bank account add`)
+        from ledger.bank import accounts as bank_accounts
+
+        try:
+            account = bank_accounts.add_account(merchant, merchant.iban, bic=merchant.bic)
+        except bank_accounts.AccountError as exc:
+            raise AccountError(str(exc)) from exc
+        merchant.iban = account.iban
     return merchant
 
 

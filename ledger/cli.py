@@ -216,5 +216,7 @@ def ledger_verify(merchant_name) -> None:
 
 
 def register_commands(app) -> None:
-    for command in (merchant_group, user_group, token_group, rules_group, ledger_group):
+    from ledger.bank.cli import bank_group
+
+    for command in (merchant_group, user_group, token_group, rules_group, ledger_group, bank_group):
         app.cli.add_command(command)

@@ -417,16 +417,28 @@ def record_payment(
     cause: Cause,
     reference: str | None = None,
     note: str | None = None,
+    allowance: tuple[EntryKind, Decimal] | None = None,
 ) -> tuple[LedgerEntry, bool]:
     """Book a payment. Returns (entry, created): the same reference from the same source again
     is the same payment, stored once. A payment for a cancelled order is stored and the order
     flagged "paid after cancellation" (reactivate or refund); accounting hears of it in the next
-    digest."""
+    digest. `allowance` settles the rest with the payment: a Skonto (DISCOUNT) paid in time, or
+    a shortfall within the merchant's tolerance (WRITE_OFF), booked first, one transition."""
     order = _locked(order)
     existing = find_payment(order, cause.source, reference)
     if existing is not None:
         return existing, False
     _check(order, Event.PAYMENT)
+    if allowance is not None:
+        kind, rest = allowance
+        if (
+            kind not in (EntryKind.DISCOUNT, EntryKind.WRITE_OFF)
+            or not 0 < rest <= order.open_amount
+        ):
+            raise Refused(f"an allowance is a discount or write-off of at most {order.open_amount}")
+        entries.post(
+            order, kind, rest, paid_on, cause.source, cause.actor, reference=reference, note=note
+        )
     entry = entries.post(
         order,
         EntryKind.PAYMENT,

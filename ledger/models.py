@@ -120,6 +120,15 @@ class Merchant(db.Model):
     webhook_secret: Mapped[str | None] = mapped_column(String(128))
     # Date of the newest bank statement imported; rules can hold steps while it is stale.
     bank_data_as_of: Mapped[date | None] = mapped_column(Date)
+    # Matching bank payments (docs/bank.md): how short a payment may be and still settle the
+    # order (bank fees), whether the rest is written off or stays open, and transfers to skip.
+    payment_tolerance: Mapped[Decimal] = mapped_column(
+        Money, default=Decimal("1.00"), server_default="1.00"
+    )
+    short_payment_write_off: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=sql_text("true")
+    )
+    ignore_keywords: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     @property
@@ -185,6 +194,15 @@ class Order(db.Model):
     ordered_on: Mapped[date] = mapped_column(Date)
     due_on: Mapped[date] = mapped_column(Date)
     invoice_number: Mapped[str | None] = mapped_column(String(64))
+    # References a customer may pay with (the RF creditor reference or the Swiss QR reference
+    # printed on every payment request), other names and references a user stored for it.
+    payment_reference: Mapped[str | None] = mapped_column(String(27))
+    extra_references: Mapped[list] = mapped_column(JSON, default=list)
+    payer_names: Mapped[list] = mapped_column(JSON, default=list)
+    # Skonto: this amount settles the order when paid by discount_until.
+    discount_amount: Mapped[Decimal | None] = mapped_column(Money)
+    discount_until: Mapped[date | None] = mapped_column(Date)
+    references_version: Mapped[int | None] = mapped_column(Integer)  # of its OrderReference keys
     tags: Mapped[list] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(20), default=Status.UNPAID)
     # Cached sums of the order's money ledger (ledger/entries.py), written in the transaction
@@ -452,3 +470,138 @@ class LoginThrottle(db.Model):
     window_started_at: Mapped[datetime | None] = mapped_column(DateTime)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     lockouts: Mapped[int] = mapped_column(Integer, default=0)  # in a row: each lock lasts longer
+
+
+# --- Payments in from the bank (docs/bank.md) ---------------------------------------------------
+
+
+class TransactionState(StrEnum):
+    NEW = "new"  # stored, not yet examined by the matcher
+    MATCHED = "matched"  # assigned to one or more orders (by the matcher or a user)
+    SUGGESTED = "suggested"  # candidates found, none clearly ahead: the Payments inbox
+    UNMATCHED = "unmatched"  # nothing found: the Payments inbox
+    IGNORED = "ignored"  # "not for us", a payment provider's transfer, a debit of no order
+    REFUND = "refund"  # to be paid back
+    REVERSED = "reversed"  # a return or reversal that took back an order's payment
+
+
+class BankAccount(db.Model):
+    """A merchant's bank account. Customers are asked to pay to the account of the order's
+    currency and country (ledger.bank.accounts.for_order); statements are accepted only for
+    accounts the merchant has."""
+
+    __tablename__ = "bank_accounts"
+    __table_args__ = (UniqueConstraint("merchant_id", "iban", name="uq_bank_accounts_iban"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    holder: Mapped[str] = mapped_column(String(140))
+    iban: Mapped[str] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    bank_name: Mapped[str | None] = mapped_column(String(140))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    country: Mapped[str] = mapped_column(String(2))
+    qr_iban: Mapped[str | None] = mapped_column(String(34))  # Swiss QR-bill with QR reference
+    data_as_of: Mapped[date | None] = mapped_column(Date)  # the newest statement's end
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class BankImport(db.Model):
+    """One file taken in: who, how, when, and what came of it."""
+
+    __tablename__ = "bank_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    format: Mapped[str] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64))
+    way: Mapped[str] = mapped_column(String(20))  # upload | cli | api | inbox
+    actor: Mapped[str] = mapped_column(String(254))
+    statements: Mapped[int] = mapped_column(Integer, default=0)
+    transactions: Mapped[int] = mapped_column(Integer, default=0)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    known: Mapped[int] = mapped_column(Integer, default=0)
+    matched: Mapped[int] = mapped_column(Integer, default=0)
+    suggested: Mapped[int] = mapped_column(Integer, default=0)
+    unmatched: Mapped[int] = mapped_column(Integer, default=0)
+    data_as_of: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class BankTransaction(db.Model):
+    """A booking on a merchant's account (or one detail of a batch booking), stored once: its
+    fingerprint (ledger.bank.fingerprint) is unique per merchant."""
+
+    __tablename__ = "bank_transactions"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "fingerprint", name="uq_bank_transactions_fingerprint"),
+        Index("ix_bank_transactions_merchant_state", "merchant_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("bank_accounts.id"), index=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("bank_imports.id"), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    booking_date: Mapped[date] = mapped_column(Date)
+    value_date: Mapped[date | None] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money)  # positive; `credit` gives the direction
+    currency: Mapped[str] = mapped_column(String(3))
+    credit: Mapped[bool] = mapped_column(Boolean)
+    counterparty_name: Mapped[str | None] = mapped_column(String(200))
+    counterparty_iban: Mapped[str | None] = mapped_column(String(34))
+    remittance: Mapped[str] = mapped_column(Text, default="")
+    structured_reference: Mapped[str | None] = mapped_column(String(40))
+    end_to_end_id: Mapped[str | None] = mapped_column(String(64))
+    account_servicer_ref: Mapped[str | None] = mapped_column(String(64))
+    bank_code: Mapped[str | None] = mapped_column(String(40))
+    return_reason: Mapped[str | None] = mapped_column(String(10))
+    reversal: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(20), default=TransactionState.UNMATCHED)
+    reason: Mapped[str | None] = mapped_column(String(500))  # why it is in this state
+    suggestions: Mapped[list] = mapped_column(JSON, default=list)  # ranked, with reasons
+    raw: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    account: Mapped[BankAccount] = relationship()
+    assignments: Mapped[list[PaymentAssignment]] = relationship(
+        back_populates="transaction", order_by="PaymentAssignment.id"
+    )
+
+
+class PaymentAssignment(db.Model):
+    """A transaction's amount (or part of it) assigned to an order: by the matcher or a user,
+    with the reason. The money itself is the order's ledger entry it points to."""
+
+    __tablename__ = "payment_assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("bank_transactions.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    actor: Mapped[str] = mapped_column(String(254))  # "matcher" or "user:…"
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    transaction: Mapped[BankTransaction] = relationship(back_populates="assignments")
+    order: Mapped[Order] = relationship()
+
+
+class OrderReference(db.Model):
+    """A normalised key under which a payment's text finds an order (ledger.bank.references):
+    its number, invoice number, stored extra references, its RF and QR references."""
+
+    __tablename__ = "order_references"
+    __table_args__ = (
+        Index("ix_order_references_lookup", "merchant_id", "key"),
+        UniqueConstraint("order_id", "key", name="uq_order_references_order_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    key: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(10))  # number | invoice | extra | rf | qrr

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from ledger import audit, lifecycle, scheduling, schemas
+from ledger.bank import index
 from ledger.clock import today_for
 from ledger.db import db
 from ledger.models import LedgerEntry, Merchant, Order, Source, utcnow
@@ -44,6 +45,8 @@ class OrderInput:
     due_on: date | None
     invoice_number: str | None
     tags: tuple[str, ...]
+    discount_amount: Decimal | None = None
+    discount_until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ def parse_order(data) -> OrderInput:
         due_on=body.due_on,
         invoice_number=body.invoice_number,
         tags=tuple(body.tags),
+        discount_amount=body.discount.amount if body.discount else None,
+        discount_until=body.discount.until if body.discount else None,
     )
 
 
@@ -135,6 +140,10 @@ def upsert_order(
     if not created:
         order.updated_at = utcnow()
         scheduling.refresh_next_due(order, book)
+    if "currency" in changes:
+        order.payment_reference = None  # the reference fits the account of the currency
+    if created or "invoice_number" in changes or "currency" in changes:
+        index.index_order(order)  # the keys a bank payment finds it by
     if created or changes:
         audit.record(
             merchant.id, actor, "order.created" if created else "order.updated", order.id, **changes
@@ -155,6 +164,8 @@ DETAIL_FIELDS = (
     "payment_method",
     "ordered_on",
     "invoice_number",
+    "discount_amount",
+    "discount_until",
 )
 
 

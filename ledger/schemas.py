@@ -124,6 +124,14 @@ def _word(value: Any) -> Any:
     return clean_text(value).lower() if isinstance(value, str) else value
 
 
+def clean_filename(name: str) -> str:
+    """An uploaded file's name as we keep and show it: its last path part, without control
+    characters, at most 255 characters."""
+    name = re.split(r"[\\/]", name or "")[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    return name[:255] or "statement"
+
+
 def _upper(value: Any) -> Any:
     return clean_text(value).upper() if isinstance(value, str) else value
 
@@ -336,6 +344,15 @@ class CustomerIn(BaseModel):
 Tag = Text(TAG_MAX, "A free label for filtering in the portal.")
 
 
+class DiscountIn(BaseModel):
+    """Skonto: paying this amount by `until` settles the order (docs/bank.md)."""
+
+    model_config = ConfigDict(extra="forbid", title="Discount")
+
+    amount: Amount
+    until: Day("The last day the discounted amount settles the order.")
+
+
 class OrderIn(BaseModel):
     """POST /api/v1/orders: an order, created or updated by its number."""
 
@@ -391,6 +408,9 @@ class OrderIn(BaseModel):
     tags: Annotated[
         list[Tag], Field(max_length=TAGS_MAX, description=f"At most {TAGS_MAX} tags.")
     ] = []
+    discount: Annotated[DiscountIn | None, Field(description="Skonto, if the shop grants it.")] = (
+        None
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -399,6 +419,14 @@ class OrderIn(BaseModel):
         if isinstance(data, dict) and "customer" not in data:
             data["customer"] = {}  # name every missing customer field
         return data
+
+    @field_validator("discount")
+    @classmethod
+    def _discount_below_amount(cls, value, info: ValidationInfo):
+        amount = info.data.get("amount")
+        if value is not None and amount is not None and not 0 < value.amount < amount:
+            raise _fail("discount_amount", "the discounted amount must be below the amount")
+        return value
 
     @field_validator("due_on")
     @classmethod
@@ -426,6 +454,35 @@ class PaymentIn(BaseModel):
         Text(REFERENCE_MAX, "The bank transfer's reference; the same one again is stored once.")
         | None
     ) = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls(cls, data: Any) -> Any:
+        return _drop_nulls(data)
+
+
+class BankAccountIn(BaseModel):
+    """POST /api/v1/bank-accounts: a bank account customers pay to and statements come from."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        title="BankAccount",
+        json_schema_extra={"examples": [{"iban": "DE02120300000000202051", "currency": "EUR"}]},
+    )
+
+    iban: Text(42, "The IBAN (checksum and country format are checked; spaces allowed).")
+    bic: Text(11, "The BIC; taken from the IBAN's bank when left out.") | None = None
+    currency: (
+        Annotated[
+            Literal[CURRENCIES],
+            BeforeValidator(_upper),
+            Field(description="EUR or CHF; by default CHF for CH/LI IBANs, else EUR."),
+        ]
+        | None
+    ) = None
+    qr_iban: Text(42, "A Swiss QR-IBAN for QR-bills with a QR reference.") | None = None
+    holder: Text(140, "The account holder; defaults to the merchant's.") | None = None
+    bank_name: Text(140, "The bank's name; taken from the IBAN's bank when left out.") | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -490,6 +547,36 @@ class PaymentOut(OrderOut):
     model_config = ConfigDict(title="OrderAfterPayment")
 
     payment: PaymentResult
+
+
+class BankAccountOut(BaseModel):
+    model_config = ConfigDict(title="BankAccountRead")
+
+    iban: str
+    bic: str | None
+    currency: str
+    country: str
+    holder: str
+    bank_name: str | None
+    qr_iban: str | None
+    data_as_of: IsoDay | None = Field(description="The newest imported statement's end.")
+
+
+class ImportSummaryOut(BaseModel):
+    """What an imported statement file brought: every transaction is stored once."""
+
+    model_config = ConfigDict(title="StatementImport")
+
+    filename: str
+    format: str = Field(examples=["camt.053.001.08", "mt940"])
+    statements: int
+    transactions: int
+    new: int
+    known: int = Field(description="Stored before (the same file, or an overlapping one).")
+    matched: int = Field(description="Assigned to an order (or reversing its payment).")
+    suggested: int = Field(description="In the Payments inbox with suggestions.")
+    unmatched: int = Field(description="In the Payments inbox without a candidate.")
+    data_as_of: IsoDay | None
 
 
 class FieldError(BaseModel):

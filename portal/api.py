@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from functools import cache, wraps
+from typing import get_args, get_origin
 
 from flask import Blueprint, g, jsonify, request
 from pydantic.json_schema import models_json_schema
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ledger import accounts, idempotency, lifecycle, orders, schemas
+from ledger.bank import accounts as bank_accounts
+from ledger.bank import importing
 from ledger.clock import today_for
 from ledger.db import db
 from ledger.models import Order, Source
@@ -18,9 +21,15 @@ from ledger.models import Order, Source
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
+STATEMENT_UPLOAD_BYTES = importing.MAX_BYTES + 64 * 1024  # the file and its multipart frame
+
+
 @bp.before_request
 def _limit_body():
-    request.max_content_length = schemas.MAX_BODY_BYTES
+    if request.endpoint == "api.import_statement":
+        request.max_content_length = STATEMENT_UPLOAD_BYTES
+    else:
+        request.max_content_length = schemas.MAX_BODY_BYTES
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -198,13 +207,78 @@ def add_payment(number: str):
     return jsonify(body), status
 
 
+def account_json(account) -> dict:
+    return {
+        "iban": account.iban,
+        "bic": account.bic,
+        "currency": account.currency,
+        "country": account.country,
+        "holder": account.holder,
+        "bank_name": account.bank_name,
+        "qr_iban": account.qr_iban,
+        "data_as_of": account.data_as_of.isoformat() if account.data_as_of else None,
+    }
+
+
+@bp.get("/bank-accounts")
+@token_required
+def list_bank_accounts():
+    """The merchant's bank accounts, with how far their imported statements reach."""
+    return jsonify([account_json(a) for a in bank_accounts.accounts_of(g.merchant.id)])
+
+
+@bp.post("/bank-accounts")
+@token_required
+def add_bank_account():
+    """Add a bank account: customers are asked to pay to it, and its statements are accepted."""
+    try:
+        body = orders._validate(schemas.BankAccountIn, _json_body())
+    except orders.ValidationError as exc:
+        db.session.rollback()
+        return _problem(422, "invalid bank account", exc.errors)
+    try:
+        account = bank_accounts.add_account(g.merchant, **body.model_dump())
+    except bank_accounts.AccountError as exc:
+        db.session.rollback()
+        return _problem(422, "bank account refused", {"iban": str(exc)})
+    db.session.commit()
+    return jsonify(account_json(account)), 201
+
+
+@bp.post("/bank-statements")
+@token_required
+def import_statement():
+    """Import a bank statement file (camt.052/053/054 or MT940) as multipart field `file`.
+
+    Each transaction is stored once, however often a file (or an overlapping one) comes; new
+    payments are matched to orders. A refused file stores nothing and says what and where."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        db.session.rollback()
+        return _problem(422, "no file", {"file": "send the statement as multipart field 'file'"})
+    try:
+        summary = importing.import_file(
+            g.merchant,
+            upload.read(),
+            schemas.clean_filename(upload.filename),
+            "api",
+            "api",
+            today_for(g.merchant),
+        )
+    except importing.ImportRefused as exc:
+        db.session.rollback()
+        return _problem(422, "statement refused", {"file": str(exc)})
+    return jsonify(summary.as_dict()), 201
+
+
 # --- the contract: OpenAPI 3.1 from ledger/schemas.py's models --------------------------------
 
 _ERRORS = {
     401: "Missing or invalid bearer token.",
     404: "No order with this number for this merchant.",
     409: "The order's state refuses the payment.",
-    413: f"The body is larger than {schemas.MAX_BODY_BYTES} bytes; nothing stored.",
+    413: f"The body is larger than {schemas.MAX_BODY_BYTES} bytes (a statement file: "
+    f"{importing.MAX_BYTES} bytes); nothing stored.",
     422: "Invalid input: one entry per bad field (dotted names such as customer.email); "
     "nothing stored.",
 }
@@ -261,6 +335,44 @@ _OPERATIONS = [
         },
         [_NUMBER_PARAMETER, _IDEMPOTENCY_PARAMETER],
     ),
+    (
+        "/api/v1/bank-accounts",
+        "get",
+        list_bank_accounts,
+        None,
+        {200: ("The accounts.", list[schemas.BankAccountOut])},
+        [],
+    ),
+    (
+        "/api/v1/bank-accounts",
+        "post",
+        add_bank_account,
+        schemas.BankAccountIn,
+        {201: ("Added.", schemas.BankAccountOut)},
+        [],
+    ),
+    (
+        "/api/v1/bank-statements",
+        "post",
+        import_statement,
+        {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "camt.052/053/054 (XML) or MT940",
+                        }
+                    },
+                }
+            }
+        },
+        {201: ("Imported.", schemas.ImportSummaryOut)},
+        [],
+    ),
 ]
 _REFUSALS = {"post": (401, 413, 422), "get": (401, 404)}
 
@@ -272,6 +384,9 @@ _MODES = {
     schemas.OrderOut: "serialization",
     schemas.PaymentOut: "serialization",
     schemas.Problem: "serialization",
+    schemas.BankAccountIn: "validation",
+    schemas.BankAccountOut: "serialization",
+    schemas.ImportSummaryOut: "serialization",
 }
 
 
@@ -284,6 +399,10 @@ def openapi_document() -> dict:
     problem = refs[(schemas.Problem, _MODES[schemas.Problem])]
 
     def content(model):
+        if get_origin(model) is list:
+            (item,) = get_args(model)
+            schema = {"type": "array", "items": refs[(item, _MODES[item])]}
+            return {"application/json": {"schema": schema}}
         return {"application/json": {"schema": refs[(model, _MODES[model])]}}
 
     paths: dict = {}
@@ -294,6 +413,8 @@ def openapi_document() -> dict:
             for status, (text, model) in sorted(answers.items())
         }
         refusals = _REFUSALS[method] + ((404, 409) if path.endswith("/payments") else ())
+        if method == "get" and "{number}" not in path:
+            refusals = (401,)  # a list: nothing to be not found
         for status in sorted(refusals):
             responses[str(status)] = {
                 "description": _ERRORS[status],
@@ -310,7 +431,8 @@ def openapi_document() -> dict:
             "responses": responses,
         }
         if body is not None:
-            operation["requestBody"] = {"required": True, "content": content(body)}
+            body_content = body if isinstance(body, dict) else content(body)
+            operation["requestBody"] = {"required": True, "content": body_content}
         paths.setdefault(path, {})[method] = operation
     return {
         "openapi": "3.1.0",

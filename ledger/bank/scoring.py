@@ -36,8 +36,10 @@ Auto-assign rule (`rank`), in this order:
    and the payer matching: the name matches, or the payer IBAN is the customer's known one
    (an IBAN seen on the customer's own earlier payment is stronger evidence than a name).
 6. Anything else - a name alone, an amount alone, two candidates with references - is a
-   suggestion only. A candidate whose status is not open (paid, cancelled, written off) is
-   never assigned automatically.
+   suggestion only. A paid or written-off candidate is never assigned automatically. A
+   cancelled one is (its open amount is what the order lacked when it was cancelled): a late
+   prepayment is booked, and the order flagged "paid after cancellation" for a person to
+   reactivate or refund.
 
 The tolerance (default 1.00) is what a payment may be short by and still count as paying the
 whole amount: foreign or cash-deposit fees are taken from the amount on the way, usually well
@@ -86,7 +88,7 @@ NAME_MATCH = "match"
 NAME_PARTIAL = "partial"
 NAME_DIFFERS = "differs"
 
-CLOSED_STATUSES = frozenset({"paid", "cancelled", "written_off"})
+CLOSED_STATUSES = frozenset({"paid", "written_off"})
 
 # Suggestion reasons: the fixed vocabulary.
 R_RF = "creditor reference (RF) matches"

@@ -1,0 +1,1 @@
+"""Payments in from the bank: statement readers, references, matching and the import."""

@@ -1,0 +1,316 @@
+"""Matching stored bank transactions to orders: find candidates through the reference index
+(never a scan of the open orders), rank them (ledger.bank.scoring, pure), and apply what is
+decided through the order lifecycle. A payment is assigned on its own only when one order is
+clearly ahead; otherwise it waits in the Payments inbox with its ranked suggestions."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from ledger import lifecycle
+from ledger.bank import index, references, scoring
+from ledger.bank.statements import Transaction
+from ledger.db import db
+from ledger.models import (
+    BankTransaction,
+    EntryKind,
+    LedgerEntry,
+    Merchant,
+    Order,
+    OrderReference,
+    PaymentAssignment,
+    Source,
+    Status,
+    TransactionState,
+)
+
+BATCH = 200
+MATCHER = "matcher"
+# Statuses whose orders a payment may be for: open ones, and cancelled ones (paid after
+# cancellation); a paid order gets a second payment only by a person's choice.
+PAYABLE = (*lifecycle.OPEN_STATUSES, Status.CANCELLED)
+MAX_SUGGESTIONS = 5
+
+
+def match_new(ids: list[int], actor: str, today: date) -> Counter:
+    """Match the given transactions that are still `new`; each batch commits on its own."""
+    counts: Counter = Counter()
+    merchants_indexed: set[int] = set()
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+
+        def unit(batch=batch) -> Counter:
+            found: Counter = Counter()
+            rows = db.session.scalars(
+                select(BankTransaction)
+                .where(BankTransaction.id.in_(batch), BankTransaction.state == TransactionState.NEW)
+                .order_by(BankTransaction.id)
+            ).all()
+            for row in rows:
+                if row.merchant_id not in merchants_indexed:
+                    index.ensure_indexed(row.merchant_id)
+                    merchants_indexed.add(row.merchant_id)
+                found[match_one(row, today)] += 1
+            return found
+
+        counts += lifecycle.retrying(unit)
+    return counts
+
+
+def as_transaction(row: BankTransaction) -> Transaction:
+    return Transaction(
+        booking_date=row.booking_date,
+        amount=row.amount,
+        currency=row.currency,
+        credit=row.credit,
+        value_date=row.value_date,
+        counterparty_name=row.counterparty_name,
+        counterparty_iban=row.counterparty_iban,
+        remittance=row.remittance,
+        structured_reference=row.structured_reference,
+        end_to_end_id=row.end_to_end_id,
+        account_servicer_ref=row.account_servicer_ref,
+        bank_code=row.bank_code,
+        return_reason=row.return_reason,
+        reversal=row.reversal,
+    )
+
+
+def _search_text(row: BankTransaction) -> str:
+    return " ".join(filter(None, [row.structured_reference, row.remittance, row.end_to_end_id]))
+
+
+def _keys(row: BankTransaction) -> set[str]:
+    """Index keys in the transaction: its fuzzy keys and its structured references."""
+    text = _search_text(row)
+    keys = set(references.text_keys(text))
+    return keys | {value for _kind, value in references.structured_references(text)}
+
+
+def ignored_by(merchant: Merchant, row: BankTransaction) -> str | None:
+    """The merchant's ignore keyword the transaction carries (a transfer a payment provider
+    reported already): plain words match case-insensitively, `re:` starts a regex."""
+    text = f"{row.counterparty_name or ''} {row.remittance}"
+    for keyword in merchant.ignore_keywords or []:
+        if keyword.startswith("re:"):
+            if re.search(keyword[3:], text, re.IGNORECASE):
+                return keyword
+        elif keyword.casefold() in text.casefold():
+            return keyword
+    return None
+
+
+def candidates(row: BankTransaction) -> list[scoring.Candidate]:
+    """The orders the transaction's references point at (through the index)."""
+    keys = _keys(row)
+    if not keys:
+        return []
+    hits: dict[int, set[str]] = defaultdict(set)
+    for order_id, kind in db.session.execute(
+        select(OrderReference.order_id, OrderReference.kind).where(
+            OrderReference.merchant_id == row.merchant_id, OrderReference.key.in_(sorted(keys))
+        )
+    ):
+        hits[order_id].add(kind)
+    if not hits:
+        return []
+    orders = db.session.scalars(
+        select(Order).where(
+            Order.id.in_(sorted(hits)),
+            Order.status.in_(PAYABLE),
+            Order.currency == row.currency,
+            Order.erased_at.is_(None),
+        )
+    ).all()
+    return [candidate(order, hits[order.id]) for order in orders]
+
+
+def candidate(order: Order, matched_by: set[str]) -> scoring.Candidate:
+    return scoring.Candidate(
+        order_id=order.id,
+        number=order.number,
+        invoice_number=order.invoice_number,
+        extra_references=tuple(order.extra_references or ()),
+        customer_name=order.customer_name,
+        extra_names=tuple(order.payer_names or ()),
+        customer_iban=None,
+        # A cancelled order owes nothing any more; a payment for it pays what it lacked.
+        open_amount=(
+            order.statement.principal_open
+            if order.status == Status.CANCELLED
+            else order.open_amount
+        ),
+        amount=order.amount,
+        currency=order.currency,
+        status=str(order.status),
+        discount_amount=order.discount_amount,
+        discount_until=order.discount_until,
+        matched_by=frozenset(matched_by),
+    )
+
+
+def match_one(row: BankTransaction, today: date) -> str:
+    """Decide one transaction and apply the decision; returns its new state."""
+    merchant = db.session.get(Merchant, row.merchant_id)
+    keyword = ignored_by(merchant, row)
+    if keyword:
+        return _set(row, TransactionState.IGNORED, f"ignore keyword {keyword!r}")
+    if not row.credit:
+        if row.reversal or row.return_reason:
+            return reverse(row, today)
+        return _set(row, TransactionState.IGNORED, "a debit, not a customer's payment")
+    found = candidates(row)
+    decision = scoring.rank(as_transaction(row), found, merchant.payment_tolerance)
+    row.suggestions = [
+        {
+            "order_id": s.order_id,
+            "score": s.score,
+            "reasons": list(s.reasons),
+            "amount_fit": s.amount_fit,
+        }
+        for s in decision.suggestions[:MAX_SUGGESTIONS]
+    ]
+    if decision.split and decision.auto is not None:
+        for order_id, amount in decision.split:
+            assign(row, order_id, amount, MATCHER, decision.reason, today)
+        return row.state
+    if decision.auto is not None:
+        assign(row, decision.auto, row.amount, MATCHER, decision.reason, today)
+        return row.state
+    if decision.suggestions:
+        return _set(row, TransactionState.SUGGESTED, decision.reason)
+    return _set(row, TransactionState.UNMATCHED, decision.reason or "no order found")
+
+
+def _set(row: BankTransaction, state: str, reason: str | None) -> str:
+    row.state = state
+    row.reason = (reason or None) and reason[:500]
+    return state
+
+
+def allowance_for(order: Order, amount: Decimal, paid_on: date, merchant: Merchant):
+    """What settles the rest of a payment that is a little short: a Skonto paid in time, or a
+    shortfall within the merchant's tolerance (written off unless the merchant keeps it open)."""
+    rest = order.open_amount - amount
+    if rest <= 0:
+        return None
+    if (
+        order.discount_amount is not None
+        and order.discount_until is not None
+        and paid_on <= order.discount_until
+        and amount >= order.discount_amount
+    ):
+        return (EntryKind.DISCOUNT, rest)
+    if rest <= merchant.payment_tolerance and merchant.short_payment_write_off:
+        return (EntryKind.WRITE_OFF, rest)
+    return None
+
+
+def assign(
+    row: BankTransaction, order_id: int, amount: Decimal, actor: str, reason: str, today: date
+) -> PaymentAssignment:
+    """Book (part of) the transaction as a payment of the order, through the lifecycle."""
+    merchant = db.session.get(Merchant, row.merchant_id)
+    order = lifecycle.lock(order_id)
+    if order.merchant_id != row.merchant_id:
+        raise lifecycle.Refused("the order is not this merchant's")
+    cause = lifecycle.Cause(actor=actor, source=Source.BANK, today=today, reason=reason)
+    entry, _created = lifecycle.record_payment(
+        order,
+        amount,
+        row.booking_date,
+        cause,
+        reference=f"bank:{row.id}",
+        note=(row.remittance or "")[:500] or None,
+        allowance=allowance_for(order, amount, row.booking_date, merchant),
+    )
+    assignment = PaymentAssignment(
+        merchant_id=row.merchant_id,
+        transaction_id=row.id,
+        order_id=order.id,
+        amount=amount,
+        entry_id=entry.id,
+        actor=actor,
+        reason=(reason or "")[:500],
+    )
+    db.session.add(assignment)
+    _set(row, TransactionState.MATCHED, reason)
+    return assignment
+
+
+def reverse(row: BankTransaction, today: date) -> str:
+    """A returned transfer or a direct-debit reversal: find the payment it takes back (the
+    original transaction by its end-to-end id, else an order its text names with a payment of
+    the same amount) and reverse it, which puts the order back into dunning where it was."""
+    entry = _payment_taken_back(row)
+    if entry is None:
+        return _set(row, TransactionState.UNMATCHED, "a return or reversal of no payment found")
+    order = db.session.get(Order, entry.order_id)
+    cause = lifecycle.Cause(
+        actor=MATCHER,
+        source=Source.BANK,
+        today=today,
+        reason=f"returned by the bank ({row.return_reason or row.bank_code or 'reversal'})",
+    )
+    lifecycle.reverse_payment(order, entry, cause)
+    db.session.add(
+        PaymentAssignment(
+            merchant_id=row.merchant_id,
+            transaction_id=row.id,
+            order_id=order.id,
+            amount=-row.amount,
+            entry_id=entry.id,
+            actor=MATCHER,
+            reason=cause.reason,
+        )
+    )
+    return _set(row, TransactionState.REVERSED, cause.reason)
+
+
+def _payment_taken_back(row: BankTransaction) -> LedgerEntry | None:
+    reversed_ids = select(LedgerEntry.reverses_id).where(LedgerEntry.reverses_id.is_not(None))
+    if row.end_to_end_id:
+        original = db.session.scalar(
+            select(BankTransaction).where(
+                BankTransaction.merchant_id == row.merchant_id,
+                BankTransaction.end_to_end_id == row.end_to_end_id,
+                BankTransaction.credit.is_(True),
+                BankTransaction.state == TransactionState.MATCHED,
+            )
+        )
+        if original is not None:
+            for assignment in original.assignments:
+                entry = db.session.get(LedgerEntry, assignment.entry_id)
+                if entry is not None and entry.amount == row.amount:
+                    return entry
+    order_ids = [order.id for order in candidates_any_status(row)]
+    if not order_ids:
+        return None
+    return db.session.scalar(
+        select(LedgerEntry)
+        .where(
+            LedgerEntry.order_id.in_(order_ids),
+            LedgerEntry.kind == EntryKind.PAYMENT,
+            LedgerEntry.amount == row.amount,
+            LedgerEntry.id.not_in(reversed_ids),
+        )
+        .order_by(LedgerEntry.id.desc())
+    )
+
+
+def candidates_any_status(row: BankTransaction) -> list[Order]:
+    """Orders the text names, whatever their status (a paid order's payment comes back)."""
+    keys = _keys(row)
+    if not keys:
+        return []
+    ids = db.session.scalars(
+        select(OrderReference.order_id).where(
+            OrderReference.merchant_id == row.merchant_id, OrderReference.key.in_(sorted(keys))
+        )
+    ).all()
+    return list(db.session.scalars(select(Order).where(Order.id.in_(set(ids))))) if ids else []
