@@ -47,6 +47,7 @@ class RunSummary:
     steps: Counter = field(default_factory=Counter)  # action kind → count
     skipped: int = 0
     deferred: int = 0
+    held: Counter = field(default_factory=Counter)  # why steps were deferred → how many
     messages_queued: int = 0
     problems: list[str] = field(default_factory=list)
     note: str | None = None
@@ -138,11 +139,12 @@ def _run_batch(ctx, book, summary: RunSummary, ids: list[int], dry_run: bool) ->
     summary.steps.update(counts["steps"])
     summary.skipped += counts["skipped"]
     summary.deferred += counts["deferred"]
+    summary.held.update(counts["held"])
     summary.messages_queued += counts["messages"]
 
 
 def _decide_batch(ctx: steps.StepContext, book: Rulebook, ids: list[int]) -> dict:
-    counts = {"steps": Counter(), "skipped": 0, "deferred": 0, "messages": 0}
+    counts = {"steps": Counter(), "skipped": 0, "deferred": 0, "messages": 0, "held": Counter()}
     orders = lifecycle.lock_many(ids)
     found = scheduling.histories(ids, ctx.merchant.bank_data_as_of)
     for order in orders:
@@ -162,6 +164,7 @@ def _decide_batch(ctx: steps.StepContext, book: Rulebook, ids: list[int]) -> dic
         if decision.deferred_to is not None:
             order.next_due_on = decision.deferred_to
             counts["deferred"] += 1
+            counts["held"][decision.deferred_because or "deferred"] += 1
             continue
         messages = steps.apply(ctx, order, decision, history)
         if messages is None:
@@ -197,7 +200,8 @@ def finish_run(run: DunningRun, summary: RunSummary, error: str | None = None) -
     run.steps = dict(summary.steps) | ({"skipped": summary.skipped} if summary.skipped else {})
     run.messages_queued = summary.messages_queued
     run.state = RunState.FAILED if error else RunState.DONE
-    notes = [n for n in (error or summary.note, *summary.problems) if n]
+    held = [f"{count} order(s) {why}" for why, count in sorted(summary.held.items())]
+    notes = [n for n in (error or summary.note, *held, *summary.problems) if n]
     run.error = "\n".join(notes) or None
     run.finished_at = utcnow()
 

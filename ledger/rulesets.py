@@ -31,7 +31,16 @@ def check_context(merchant: Merchant) -> rules.CheckContext:
         webhook_names=webhooks,
         team_address_known=bool(merchant.team_email),
         today=today_for(merchant),
+        bank_data_missing=_bank_data_missing(merchant),
     )
+
+
+def _bank_data_missing(merchant: Merchant) -> str | None:
+    from ledger.bank.accounts import accounts_of
+
+    if merchant.bank_data_as_of is not None:
+        return None
+    return "never imported" if accounts_of(merchant.id) else "no account"
 
 
 def diagnostics(merchant: Merchant, text: str) -> list[rules.Diagnostic]:

@@ -34,11 +34,15 @@ class CheckContext:
     # The merchant's today: statutory interest needs the base rate of every day it charges,
     # and rules/base_rates.py must know it (None: not checked).
     today: date | None = None
+    # How far the merchant's bank data reaches, for `hold while bank data older than N days`:
+    # "no account", "never imported", or None (fine, or not checked).
+    bank_data_missing: str | None = None
 
 
 def check(ruleset: ast.Ruleset, context: CheckContext | None = None) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     _check_settings(ruleset.settings, found)
+    _check_bank_hold(ruleset.settings, context, found)
     file_mode = _missed_steps(ruleset.settings, "in_order")
     # per payment method, the blocks so far that could shadow a later block of that method
     earlier: dict[str, list[tuple[ast.Block, Reach]]] = {m: [] for m in METHODS}
@@ -46,6 +50,7 @@ def check(ruleset: ast.Ruleset, context: CheckContext | None = None) -> list[Dia
         settings = block.settings
         later = reach(block, settings)
         _check_block(block, settings, later, context, found)
+        _check_bank_hold(settings, context, found)
         if _missed_steps(settings, file_mode) == "in_order":
             _check_escalation(block, found)
         if context is not None and context.today is not None:
@@ -65,6 +70,20 @@ def check(ruleset: ast.Ruleset, context: CheckContext | None = None) -> list[Dia
             earlier[method].append((block, later))
     found.sort(key=lambda d: (d.line, d.column))
     return found
+
+
+BANK_HOLD_WARNINGS = {
+    "no account": "the merchant has no bank account yet: this holds every step until "
+    "statements of one are imported",
+    "never imported": "no bank statement has been imported yet: this holds every step until one is",
+}
+
+
+def _check_bank_hold(settings, context: CheckContext | None, found: list) -> None:
+    missing = context.bank_data_missing if context is not None else None
+    for setting in settings:
+        if setting.name == "bank_data_hold" and missing in BANK_HOLD_WARNINGS:
+            found.append(Diagnostic.at("warning", BANK_HOLD_WARNINGS[missing], setting.span))
 
 
 def header_span(block: ast.Block) -> Span:

@@ -530,9 +530,12 @@ def _deferral(block: _Block, step: _Step, facts, history, today: date):
     hold = settings.bank_data_hold
     if hold is not None:
         as_of = history.bank_data_as_of
-        if as_of is None or as_of < today - timedelta(days=hold):
+        if as_of is None:
             day = today + timedelta(days=1)
-            why.append(f"bank data older than {hold} days")
+            why.append(f"held: no bank data imported yet (hold while older than {hold} days)")
+        elif as_of < today - timedelta(days=hold):
+            day = today + timedelta(days=1)
+            why.append(f"held: bank data from {as_of:%d.%m.}, older than {hold} days")
     if step.reminds and settings.min_gap and history.last_reminder_on is not None:
         earliest = history.last_reminder_on + timedelta(days=settings.min_gap)
         if earliest > day:

@@ -123,3 +123,12 @@ def test_mixed_units_and_team_warning():
     context = rules.CheckContext(team_address_known=False)
     (warning,) = rules.check_text("rechnung after 5 days: notify team", context)
     assert warning.severity == "warning" and "team" in warning.message
+
+
+@pytest.mark.parametrize("missing", ["no account", "never imported"])
+def test_holding_for_bank_data_that_is_not_there_is_warned(missing):
+    text = "hold while bank data older than 3 days\nvorkasse after 14 days: remind\n"
+    (warning,) = rules.check_text(text, rules.CheckContext(bank_data_missing=missing))
+    assert warning.severity == "warning" and warning.line == 1
+    assert "holds every step" in warning.message
+    assert rules.check_text(text, rules.CheckContext(bank_data_missing=None)) == []

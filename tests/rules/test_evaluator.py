@@ -154,7 +154,11 @@ def test_hold_while_bank_data_is_missing_or_old():
     program = rules.compile_rules("hold while bank data older than 2 days\n" + CARD)
     missing = program.decide(facts(), history(), day(14))
     assert missing.deferred_to == day(15) and missing.step.name == "prepayment/after 14 days"
-    assert program.decide(facts(), history(bank_data_as_of=day(11)), day(14)).deferred_to
+    assert missing.deferred_because.startswith("held: no bank data imported yet")
+    old = program.decide(facts(), history(bank_data_as_of=day(11)), day(14))
+    assert old.deferred_to and old.deferred_because == (
+        f"held: bank data from {day(11):%d.%m.}, older than 2 days"
+    )
     assert program.decide(facts(), history(bank_data_as_of=day(12)), day(14)).deferred_to is None
 
 
