@@ -22,8 +22,10 @@ from tests.faults.parts import ROOT, RUN_DAY, book
 pytestmark = pytest.mark.slow
 
 ORDERS = 320
-# Seconds after the start at which the run process is killed: spread over a run of ~2-6 s.
-KILL_AFTER = (0.0, 0.4, 0.8, 1.2, 1.6, 2.0, 2.5, 3.0, 3.5, 4.5)
+# When the run process is killed: -1 as soon as it started (before it claimed the run), else
+# once the run reports that many orders examined (its batches of 20 commit one by one), so the
+# kills spread over the run however fast the machine and the database are.
+KILL_AT = (-1, 0, 20, 60, 100, 140, 180, 220, 260, 300)
 
 CHILD = """
 import json, os, sys
@@ -43,8 +45,19 @@ def _child_config(app) -> dict:
     return {k: app.config[k] for k in keys} | {"TESTING": True}
 
 
-@pytest.mark.parametrize("kill_after", KILL_AFTER)
-def test_a_run_killed_anywhere_is_recovered_exactly_once(app, make_merchant, mail_sink, kill_after):
+def _examined(app, run_id: int) -> int | None:
+    """Orders the run has examined so far; None while it is not running yet."""
+    from ledger.db import db
+    from ledger.models import DunningRun
+
+    with app.app_context():
+        run = db.session.get(DunningRun, run_id)
+        db.session.refresh(run)
+        return run.orders_examined if run.state != "queued" else None
+
+
+@pytest.mark.parametrize("kill_at", KILL_AT)
+def test_a_run_killed_anywhere_is_recovered_exactly_once(app, make_merchant, mail_sink, kill_at):
     from ledger import dunning
     from ledger.db import db
     from ledger.models import DunningEvent, DunningRun, Merchant, OutboxMessage, utcnow
@@ -59,7 +72,12 @@ def test_a_run_killed_anywhere_is_recovered_exactly_once(app, make_merchant, mai
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(run_id)], cwd=ROOT, env=env,
                              stdout=subprocess.PIPE, text=True)  # fmt: skip
     assert child.stdout.readline().strip() == "started"
-    time.sleep(kill_after)
+    deadline = time.monotonic() + 60
+    while kill_at >= 0 and time.monotonic() < deadline:
+        examined = _examined(app, run_id)
+        if (examined is not None and examined >= kill_at) or child.poll() is not None:
+            break
+        time.sleep(0.002)
     child.send_signal(signal.SIGKILL)
     child.wait(30)
 
@@ -93,6 +111,6 @@ def test_a_run_killed_anywhere_is_recovered_exactly_once(app, make_merchant, mai
     duplicates = sum(n - 1 for n in delivered.values())
     assert len(delivered) == ORDERS and duplicates == 0
     print(
-        f"\nkill after {kill_after}s: mid-run={killed_mid_run} (examined {done_before}), "
+        f"\nkill at {kill_at}: mid-run={killed_mid_run} (examined {done_before}), "
         f"restarted {len(restarted)}, mails {sum(delivered.values())}, duplicates {duplicates}"
     )
