@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from flask import render_template
 
+from ledger.bank import accounts as bank_accounts
+from ledger.bank import references
 from ledger.models import LANGUAGES, Merchant, Order
 from ledger.money import format_money
 
@@ -58,6 +60,34 @@ def amounts(order: Order, language: str) -> dict[str, str | None]:
     }
 
 
+def payment_details(order: Order) -> dict | None:
+    """Where and how the customer pays: the account for the order's currency and country, and
+    the structured reference a payment is matched by (a QR-IBAN with a QR reference for Swiss
+    QR-bills, else the IBAN with the RF creditor reference)."""
+    account = bank_accounts.for_order(order)
+    if account is None:
+        return None
+    reference = order.payment_reference
+    qr = bool(reference and reference.isdigit() and account.qr_iban)
+    return {
+        "holder": account.holder,
+        "iban": format_iban(account.qr_iban if qr else account.iban),
+        "bic": account.bic,
+        "bank_name": account.bank_name,
+        "reference": (
+            references.format_qr_reference(reference)
+            if qr
+            else references.format_creditor_reference(reference)
+            if reference
+            else order.number
+        ),
+    }
+
+
+def format_iban(iban: str) -> str:
+    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+
+
 def reminder(
     order: Order, merchant: Merchant, level: int, fee: Decimal | None, reminded_before: bool
 ) -> tuple[str, str]:
@@ -72,6 +102,7 @@ def reminder(
         f"mail/reminder.{lang}.txt",
         order=order,
         merchant=merchant,
+        payment=payment_details(order),
         level=level,
         reminded_before=reminded_before,
         fee=format_money(fee, order.currency, lang) if fee else None,
