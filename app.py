@@ -56,6 +56,8 @@ def _config(app: Flask) -> None:
         MAIL_DEFAULT_SENDER=env.get("MAIL_DEFAULT_SENDER", "Mahnwerk <mahnwerk@localhost>"),
         MAILSINK_DIR=str(instance / "mail"),
         LETTER_DIR=str(instance / "letters"),
+        # Statement files dropped into BANK_INBOX_DIR/<merchant>/ are imported by the worker.
+        BANK_INBOX_DIR=env.get("BANK_INBOX_DIR", str(instance / "bank-inbox")),
         # "Today" is injectable: a fixed ISO date for demos and tests, else each merchant's clock.
         MAHNWERK_TODAY=env.get("MAHNWERK_TODAY"),
         DAILY_RUN_HOUR=int(env.get("MAHNWERK_DAILY_RUN_HOUR", "6")),

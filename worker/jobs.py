@@ -23,6 +23,7 @@ from ledger.models import (
     RunState,
     utcnow,
 )
+from worker.bank_inbox import sweep_bank_inboxes
 from worker.channels import ChannelError, email, letter, webhook
 
 log = logging.getLogger(__name__)
@@ -132,9 +133,11 @@ def daily_run_day(timezone: str, now_utc: datetime, hour: int) -> date | None:
 def dispatch_daily_runs(now_utc: datetime | None = None) -> list[int]:
     """Fired by the cron scheduler every few minutes: start each merchant's daily run once it is
     past the run hour in the merchant's own time zone (a missed hour is caught up), and pick up
-    deliveries a crashed worker left behind."""
+    deliveries a crashed worker left behind. Statement files waiting in the bank inbox folders
+    are imported before any run starts."""
     now_utc = now_utc or datetime.now(UTC)
     hour = current_app.config["DAILY_RUN_HOUR"]
+    sweep_bank_inboxes()  # payments first: a statement dropped before the run counts in it
     started = []
     for merchant in db.session.scalars(select(Merchant).order_by(Merchant.id)).all():
         if rulesets.active_version(merchant.id) is None:
