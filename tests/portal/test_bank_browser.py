@@ -27,6 +27,7 @@ def shop(app, make_merchant, seed):
         [
             order_body("AK-10001", name="Anna Schmidt", amount="49.90"),
             order_body("AK-10002", name="Lukas Müller", amount="120.00"),
+            order_body("AK-10003", name="Max Mustermann", amount="30.00"),
         ],
     )
     return info
@@ -113,10 +114,34 @@ def test_drop_files_onto_the_drop_zone_and_filter_the_inbox(live_server, csp, sh
     page.click("#upload button[type=submit]")
     page.locator("#import-result li.import-ok", has_text="dropped.xml").wait_for()
 
-    page.fill("#inbox input[name=q]", "nobody")
+    page.fill("#inbox input[type=search]", "nobody")
     page.wait_for_url(f"{live_server}/bank?q=nobody")
     page.locator("#inbox-results", has_text="No payment is waiting that matches").wait_for()
-    page.fill("#inbox input[name=q]", "muster")
+    page.fill("#inbox input[type=search]", "muster")
     page.wait_for_url(f"{live_server}/bank?q=muster")
     page.locator("#inbox-results", has_text="Bestellung 10001").wait_for()
+
+    # Leaving the search box is a change too: the list comes once more; let it land first.
+    with page.expect_response(lambda r: "/bank?q=muster" in r.url):
+        page.locator("#inbox input[type=search]").blur()
+    page.locator("#inbox-results", has_text="Bestellung 10001").wait_for()
+
+    # Split it: first a wrong sum (refused inline, what was typed kept), then the right one.
+    row_actions = page.locator("#inbox-results .bank-actions").first
+    row_actions.locator("summary", has_text="Split").click()
+    orders = row_actions.locator("details.split input[name=order]")
+    amounts = row_actions.locator("details.split input[name=amount]")
+    orders.nth(0).fill("AK-10001")
+    amounts.nth(0).fill("19,90")
+    orders.nth(1).fill("AK-10003")
+    amounts.nth(1).fill("20")
+    row_actions.locator("button", has_text="Split").click()
+    page.locator("#bank-error", has_text="the parts add up to 39.90").wait_for()
+    row_actions = page.locator("#inbox-results .bank-actions").first
+    amounts = row_actions.locator("details.split input[name=amount]")
+    assert amounts.nth(0).input_value() == "19,90"
+    amounts.nth(1).fill("30,00")
+    row_actions.locator("button", has_text="Split").click()
+    page.locator(".alert-notice", has_text="is assigned to AK-10001, AK-10003").wait_for()
+    assert page.url == f"{live_server}/bank?q=muster"
     page.screenshot(path="/tmp/mahnwerk-bank-page.png", full_page=True)
