@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sys
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
@@ -72,6 +74,55 @@ def account_list(merchant_name) -> None:
             f"{account.iban} {account.currency} {account.holder} BIC {account.bic or '-'}{qr}; "
             f"bank data: {as_of}"
         )
+
+
+@bank_group.command("settings")
+@click.option("--merchant", "merchant_name", required=True)
+@click.option("--tolerance", help="How short a payment may be and still settle (bank fees).")
+@click.option(
+    "--short-payments",
+    type=click.Choice(["write-off", "keep-open"]),
+    help="What happens to the difference of a payment short within the tolerance.",
+)
+@click.option(
+    "--ignore",
+    "ignore",
+    multiple=True,
+    help="A word (or `re:` and a regular expression) marking transfers to skip; repeatable. "
+    "Replaces the list; --ignore '' empties it.",
+)
+@with_appcontext
+def settings_command(merchant_name, tolerance, short_payments, ignore) -> None:
+    """Show or change how payments are matched."""
+    merchant = _merchant(merchant_name)
+    if tolerance is not None:
+        try:
+            value = Decimal(tolerance)
+        except InvalidOperation:
+            raise click.ClickException(f"not an amount: {tolerance!r}") from None
+        if not (0 <= value <= 100) or value != value.quantize(Decimal("0.01")):
+            raise click.ClickException("the tolerance is an amount from 0.00 to 100.00")
+        merchant.payment_tolerance = value
+    if short_payments:
+        merchant.short_payment_write_off = short_payments == "write-off"
+    if ignore:
+        keywords = [k.strip() for k in ignore if k.strip()]
+        for keyword in keywords:
+            if keyword.startswith("re:"):
+                try:
+                    re.compile(keyword[3:])
+                except re.error as exc:
+                    message = f"{keyword!r}: not a regular expression: {exc}"
+                    raise click.ClickException(message) from None
+            if len(keyword) > 200:
+                raise click.ClickException("a keyword has at most 200 characters")
+        merchant.ignore_keywords = keywords
+    db.session.commit()
+    mode = "written off" if merchant.short_payment_write_off else "kept open"
+    click.echo(
+        f"{merchant.name}: tolerance {merchant.payment_tolerance}, shortfalls within it are "
+        f"{mode}; ignore: {', '.join(merchant.ignore_keywords or []) or 'nothing'}"
+    )
 
 
 @bank_group.command("import")
