@@ -9,16 +9,16 @@ from __future__ import annotations
 import logging
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
 
-from ledger.bank import importing
+from ledger.bank import importing, matching
 from ledger.clock import today_for
 from ledger.db import db
-from ledger.models import Merchant
+from ledger.models import BankTransaction, Merchant, TransactionState, utcnow
 
 log = logging.getLogger(__name__)
 SETTLE_SECONDS = 5  # a file changed this recently may still be being written
@@ -44,6 +44,24 @@ def sweep_bank_inboxes(now: float | None = None) -> dict[str, str]:
         if folder.is_dir():
             outcomes |= _sweep(merchant, folder, now or time.time())
     return outcomes
+
+
+def match_stranded(older_than: timedelta = timedelta(minutes=2)) -> int:
+    """Transactions stored but never examined (the import's matching failed or its process
+    died between storing and matching): match them now. Returns how many."""
+    cutoff = utcnow() - older_than
+    rows = db.session.execute(
+        select(BankTransaction.id, BankTransaction.merchant_id)
+        .where(BankTransaction.state == TransactionState.NEW, BankTransaction.created_at < cutoff)
+        .order_by(BankTransaction.id)
+    ).all()
+    by_merchant: dict[int, list[int]] = {}
+    for transaction_id, merchant_id in rows:
+        by_merchant.setdefault(merchant_id, []).append(transaction_id)
+    for merchant_id, ids in by_merchant.items():
+        merchant = db.session.get(Merchant, merchant_id)
+        matching.match_new(ids, "matcher", today_for(merchant))
+    return len(rows)
 
 
 def _waiting_files(folder: Path, now: float) -> list[Path]:

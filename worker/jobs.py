@@ -23,7 +23,7 @@ from ledger.models import (
     RunState,
     utcnow,
 )
-from worker.bank_inbox import sweep_bank_inboxes
+from worker.bank_inbox import match_stranded, sweep_bank_inboxes
 from worker.channels import ChannelError, email, letter, webhook
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,7 @@ def dispatch_daily_runs(now_utc: datetime | None = None) -> list[int]:
     now_utc = now_utc or datetime.now(UTC)
     hour = current_app.config["DAILY_RUN_HOUR"]
     sweep_bank_inboxes()  # payments first: a statement dropped before the run counts in it
+    match_stranded()
     started = []
     for merchant in db.session.scalars(select(Merchant).order_by(Merchant.id)).all():
         if rulesets.active_version(merchant.id) is None:

@@ -44,11 +44,12 @@ def waiting(merchant_id: int, state: str | None = None, query: str = "", page: i
         BankTransaction.credit.is_(True) | BankTransaction.reversal.is_(True),
     )
     if query:
-        like = f"%{query.strip()[:100]}%"
+        text = query.strip()[:100].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{text}%"  # what was typed, literally: % and _ are not wildcards here
         select_rows = select_rows.where(
             or_(
-                BankTransaction.counterparty_name.ilike(like),
-                BankTransaction.remittance.ilike(like),
+                BankTransaction.counterparty_name.ilike(like, escape="\\"),
+                BankTransaction.remittance.ilike(like, escape="\\"),
             )
         )
     total = db.session.scalar(select(func.count()).select_from(select_rows.subquery()))

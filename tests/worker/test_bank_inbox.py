@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
@@ -69,3 +70,28 @@ def test_a_statement_in_the_inbox_pays_orders_before_the_daily_run(
 
     dispatch_daily_runs()  # the next sweep finds nothing new
     assert len(list((folder / "done").iterdir())) == 1
+
+
+def test_transactions_left_unexamined_are_matched_by_the_next_dispatch(
+    app, card_merchant, add_order, monkeypatch
+):
+    """The import stores first and matches after: when the process dies between the two, the
+    stored payments are matched by the scheduler's next dispatch instead of staying unseen."""
+    from ledger.bank import importing, matching
+
+    order = add_order(card_merchant, "AK-10009")
+    db.session.commit()
+    data = camt053("DE02120300000000202051", [
+        Booking(Decimal("80.00"), DAY0, name="Kunde AK-10009", remittance="AK-10009")
+    ])  # fmt: skip
+    with monkeypatch.context() as patched:
+        patched.setattr(matching, "match_new", lambda *args: Counter())
+        importing.import_file(card_merchant, data, "a.xml", "api", "api", DAY0)
+    row = db.session.scalar(select(BankTransaction))
+    assert row.state == "new"
+    assert bank_inbox.match_stranded() == 0  # too fresh: its own import may still be matching
+    row.created_at -= timedelta(minutes=5)
+    db.session.commit()
+    assert bank_inbox.match_stranded() == 1
+    db.session.refresh(order)
+    assert order.status == "paid"

@@ -295,3 +295,17 @@ def test_what_is_not_clear_waits_in_the_inbox(card_merchant, add_order):
     assert suggested.state == "suggested" and len(suggested.suggestions) == 2
     assert _tx("SOFORT AK-10010").state == "ignored"
     assert db.session.scalar(select(func.count(PaymentAssignment.id))) == 0
+
+
+def test_the_inbox_search_takes_what_was_typed_literally(card_merchant):
+    from ledger.bank import inbox
+
+    _import(
+        card_merchant,
+        Booking(Decimal("1.00"), TODAY, name="A", remittance="100% Spende"),
+        Booking(Decimal("2.00"), TODAY, name="B", remittance="Spende"),
+    )
+    rows, total = inbox.waiting(card_merchant.id, query="100%")
+    assert total == 1 and rows[0].remittance == "100% Spende"
+    assert inbox.waiting(card_merchant.id, query="%")[1] == 1
+    assert inbox.waiting(card_merchant.id, query="_")[1] == 0
