@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from ledger import lifecycle
+from ledger import lifecycle, scheduling
 from ledger.bank import index, references, scoring
 from ledger.bank.statements import Transaction
 from ledger.db import db
@@ -28,6 +28,7 @@ from ledger.models import (
     Status,
     TransactionState,
 )
+from ledger.rulebook import Rulebook
 
 BATCH = 200
 MATCHER = "matcher"
@@ -35,10 +36,16 @@ MATCHER = "matcher"
 # cancellation); a paid order gets a second payment only by a person's choice.
 PAYABLE = (*lifecycle.OPEN_STATUSES, Status.CANCELLED)
 MAX_SUGGESTIONS = 5
+KEYS_PER_QUERY = 500  # index keys per IN (...) look-up
 
 
 def match_new(ids: list[int], actor: str, today: date) -> Counter:
-    """Match the given transactions that are still `new`; each batch commits on its own."""
+    """Match the given transactions that are still `new`; each batch commits on its own.
+
+    A batch looks up the index keys of all its transactions in one go, reads (and locks) every
+    candidate order in one query, and reads the merchants' rules once: the per-transaction work
+    is the scoring and the booking itself. The orders are filtered for each transaction when
+    it comes up, so a payment sees what the batch's earlier ones booked."""
     counts: Counter = Counter()
     merchants_indexed: set[int] = set()
     for start in range(0, len(ids), BATCH):
@@ -51,15 +58,83 @@ def match_new(ids: list[int], actor: str, today: date) -> Counter:
                 .where(BankTransaction.id.in_(batch), BankTransaction.state == TransactionState.NEW)
                 .order_by(BankTransaction.id)
             ).all()
+            for merchant_id in dict.fromkeys(row.merchant_id for row in rows):
+                if merchant_id not in merchants_indexed:
+                    index.ensure_indexed(merchant_id)
+                    merchants_indexed.add(merchant_id)
+            context = _BatchContext.of(rows)
             for row in rows:
-                if row.merchant_id not in merchants_indexed:
-                    index.ensure_indexed(row.merchant_id)
-                    merchants_indexed.add(row.merchant_id)
-                found[match_one(row, today)] += 1
+                found[match_one(row, today, context)] += 1
             return found
 
         counts += lifecycle.retrying(unit)
     return counts
+
+
+class _BatchContext:
+    """What the transactions of one batch share: the orders their keys point at (row id ->
+    order id -> the kinds of key that matched), those orders, read and locked together, and
+    each merchant's rules for the next due dates."""
+
+    def __init__(self, hits: dict[int, dict[int, set[str]]], orders: dict[int, Order]):
+        self.hits = hits
+        self.orders = orders
+        self.books: dict[int, Rulebook] = {}
+
+    @classmethod
+    def of(cls, rows: list[BankTransaction]) -> _BatchContext:
+        wanted: dict[int, set[str]] = {}  # row id -> its keys, for rows that look for orders
+        for row in rows:
+            merchant = db.session.get(Merchant, row.merchant_id)
+            if row.credit and not ignored_by(merchant, row):
+                keys = _keys(row)
+                if keys:
+                    wanted[row.id] = keys
+        by_merchant: dict[int, set[str]] = defaultdict(set)
+        merchant_of = {row.id: row.merchant_id for row in rows}
+        for row_id, keys in wanted.items():
+            by_merchant[merchant_of[row_id]] |= keys
+        found: dict[tuple[int, str], list[tuple[int, str]]] = defaultdict(list)
+        for merchant_id, keys in by_merchant.items():
+            ordered = sorted(keys)
+            for start in range(0, len(ordered), KEYS_PER_QUERY):
+                for order_id, kind, key in db.session.execute(
+                    select(OrderReference.order_id, OrderReference.kind, OrderReference.key).where(
+                        OrderReference.merchant_id == merchant_id,
+                        OrderReference.key.in_(ordered[start : start + KEYS_PER_QUERY]),
+                    )
+                ):
+                    found[(merchant_id, key)].append((order_id, kind))
+        hits: dict[int, dict[int, set[str]]] = {}
+        for row_id, keys in wanted.items():
+            row_hits: dict[int, set[str]] = defaultdict(set)
+            for key in keys:
+                for order_id, kind in found.get((merchant_of[row_id], key), ()):
+                    row_hits[order_id].add(kind)
+            if row_hits:
+                hits[row_id] = row_hits
+        order_ids = {order_id for row_hits in hits.values() for order_id in row_hits}
+        orders = {order.id: order for order in lifecycle.lock_many(order_ids)}
+        return cls(hits, orders)
+
+    def candidates(self, row: BankTransaction) -> list[scoring.Candidate]:
+        """As `candidates(row)`, from what the batch read, as the orders are now."""
+        hits = self.hits.get(row.id)
+        if not hits:
+            return []
+        return [
+            candidate(order, hits[order_id])
+            for order_id in sorted(hits)
+            if (order := self.orders.get(order_id)) is not None
+            and order.status in PAYABLE
+            and order.currency == row.currency
+            and order.erased_at is None
+        ]
+
+    def book(self, merchant_id: int) -> Rulebook:
+        if merchant_id not in self.books:
+            self.books[merchant_id] = Rulebook.active(merchant_id)
+        return self.books[merchant_id]
 
 
 def as_transaction(row: BankTransaction) -> Transaction:
@@ -154,8 +229,9 @@ def candidate(order: Order, matched_by: set[str]) -> scoring.Candidate:
     )
 
 
-def match_one(row: BankTransaction, today: date) -> str:
-    """Decide one transaction and apply the decision; returns its new state."""
+def match_one(row: BankTransaction, today: date, context: _BatchContext | None = None) -> str:
+    """Decide one transaction and apply the decision; returns its new state. `context`: what
+    its batch read for it (else it is looked up here)."""
     merchant = db.session.get(Merchant, row.merchant_id)
     keyword = ignored_by(merchant, row)
     if keyword:
@@ -164,7 +240,7 @@ def match_one(row: BankTransaction, today: date) -> str:
         if row.reversal or row.return_reason:
             return reverse(row, today)
         return _set(row, TransactionState.IGNORED, "a debit, not a customer's payment")
-    found = candidates(row)
+    found = context.candidates(row) if context is not None else candidates(row)
     decision = scoring.rank(as_transaction(row), found, merchant.payment_tolerance)
     row.suggestions = [
         {
@@ -177,14 +253,23 @@ def match_one(row: BankTransaction, today: date) -> str:
     ]
     if decision.split and decision.auto is not None:
         for order_id, amount in decision.split:
-            assign(row, order_id, amount, MATCHER, decision.reason, today)
+            _assign_in(context, row, order_id, amount, decision.reason, today)
         return row.state
     if decision.auto is not None:
-        assign(row, decision.auto, row.amount, MATCHER, decision.reason, today)
+        _assign_in(context, row, decision.auto, row.amount, decision.reason, today)
         return row.state
     if decision.suggestions:
         return _set(row, TransactionState.SUGGESTED, decision.reason)
     return _set(row, TransactionState.UNMATCHED, decision.reason or "no order found")
+
+
+def _assign_in(context, row, order_id: int, amount: Decimal, reason: str, today: date) -> None:
+    if context is None:
+        assign(row, order_id, amount, MATCHER, reason, today)
+    else:
+        order = context.orders.get(order_id)
+        book = context.book(row.merchant_id)
+        assign(row, order_id, amount, MATCHER, reason, today, order=order, book=book)
 
 
 def _set(row: BankTransaction, state: str, reason: str | None) -> str:
@@ -212,15 +297,29 @@ def allowance_for(order: Order, amount: Decimal, paid_on: date, merchant: Mercha
 
 
 def assign(
-    row: BankTransaction, order_id: int, amount: Decimal, actor: str, reason: str, today: date
+    row: BankTransaction,
+    order_id: int,
+    amount: Decimal,
+    actor: str,
+    reason: str,
+    today: date,
+    *,
+    order: Order | None = None,
+    book: Rulebook | None = None,
 ) -> PaymentAssignment:
-    """Book (part of) the transaction as a payment of the order, through the lifecycle."""
+    """Book (part of) the transaction as a payment of the order, through the lifecycle.
+    `order`: the order, when the caller locked it in this transaction already
+    (lifecycle.lock_many); `book`: the merchant's active rules, when the caller read them
+    already (the order's next due date is refreshed with them)."""
     merchant = db.session.get(Merchant, row.merchant_id)
-    order = lifecycle.lock(order_id)
+    if order is None or order.id != order_id:
+        order = lifecycle.lock(order_id)
     if order.merchant_id != row.merchant_id:
         raise lifecycle.Refused("the order is not this merchant's")
-    cause = lifecycle.Cause(actor=actor, source=Source.BANK, today=today, reason=reason)
-    entry, _created = lifecycle.record_payment(
+    cause = lifecycle.Cause(
+        actor=actor, source=Source.BANK, today=today, reason=reason, refresh=book is None
+    )
+    entry, created = lifecycle.record_payment(
         order,
         amount,
         row.booking_date,
@@ -229,6 +328,8 @@ def assign(
         note=(row.remittance or "")[:500] or None,
         allowance=allowance_for(order, amount, row.booking_date, merchant),
     )
+    if created and book is not None:
+        scheduling.refresh_next_due(order, book)
     assignment = PaymentAssignment(
         merchant_id=row.merchant_id,
         transaction_id=row.id,
