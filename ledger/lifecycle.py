@@ -611,6 +611,8 @@ def refund(order: Order, amount: Decimal, cause: Cause, reference: str | None = 
         note=cause.reason,
     )
     _transition(order, Event.REFUND, cause)
+    if order.statement.credit <= 0:
+        order.refund_requested_on = None
     if order.status == Status.CANCELLED and order.statement.credit <= 0:
         order.paid_after_cancellation = False
     audit.record(
@@ -687,6 +689,21 @@ def reactivate(order: Order, cause: Cause) -> None:
     audit.record(
         order.merchant_id, cause.actor, "order.reactivated", order.id, status=str(order.status)
     )
+
+
+def request_refund(order: Order, cause: Cause) -> None:
+    """The merchant decides to pay a credit back (a payment after cancellation, an overpayment):
+    the order is listed among the refunds to make until `refund` books the money going out.
+    The status does not change."""
+    order = _locked(order)
+    credit = order.statement.credit
+    if credit <= 0:
+        raise Refused("there is no credit to refund")
+    if order.refund_requested_on is not None:
+        raise Refused("a refund of this order is already to be made")
+    order.refund_requested_on = cause.today
+    order.updated_at = utcnow()
+    audit.record(order.merchant_id, cause.actor, "refund.requested", order.id, amount=str(credit))
 
 
 def charge(

@@ -203,6 +203,7 @@ class Order(db.Model):
     discount_amount: Mapped[Decimal | None] = mapped_column(Money)
     discount_until: Mapped[date | None] = mapped_column(Date)
     references_version: Mapped[int | None] = mapped_column(Integer)  # of its OrderReference keys
+    refund_requested_on: Mapped[date | None] = mapped_column(Date)  # a credit to pay back
     tags: Mapped[list] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(20), default=Status.UNPAID)
     # Cached sums of the order's money ledger (ledger/entries.py), written in the transaction

@@ -92,6 +92,7 @@ def _context(filters: dict | None = None, errors: list[str] | None = None, **ext
         "accounts": accounts.accounts_of(merchant_id),
         "imports": inbox.imports(merchant_id),
         "refunds": inbox.refunds(merchant_id),
+        "order_refunds": inbox.order_refunds(merchant_id),
         "counts": inbox.counts(merchant_id),
         "page": page,
         "filters": {"state": filters["state"], "q": filters["q"]},

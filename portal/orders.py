@@ -248,6 +248,21 @@ def reactivate(number: str):
     )
 
 
+@bp.post("/orders/<number>/refund-request")
+def request_refund(number: str):
+    return _act(number, lifecycle.request_refund, "The credit is listed among the refunds to make.")
+
+
+@bp.post("/orders/<number>/refund")
+def refund(number: str):
+    """The refund to make was paid out: book it (the credit goes to zero)."""
+
+    def command(order, cause):
+        return lifecycle.refund(order, order.statement.credit, cause, reference="refund")
+
+    return _act(number, command, "The refund is booked.")
+
+
 @bp.post("/orders/<number>/block")
 def block(number: str):
     blocked = request.form.get("blocked") == "on"

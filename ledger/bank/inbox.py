@@ -181,6 +181,17 @@ def refunds(merchant_id: int) -> list[BankTransaction]:
     )
 
 
+def order_refunds(merchant_id: int) -> list[Order]:
+    """Orders whose credit the merchant decided to pay back (order page: Refund)."""
+    return list(
+        db.session.scalars(
+            select(Order)
+            .where(Order.merchant_id == merchant_id, Order.refund_requested_on.is_not(None))
+            .order_by(Order.refund_requested_on, Order.id)
+        )
+    )
+
+
 def payments_of(order_id: int) -> list[tuple]:
     """The order's bank payments: (assignment, transaction, import) each."""
     return list(

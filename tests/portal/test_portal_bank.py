@@ -375,3 +375,33 @@ def test_amounts_as_people_type_them(typed, amount):
 def test_amounts_refused(typed):
     with pytest.raises(ValueError):
         parse_amount(typed)
+
+
+def test_a_payment_after_cancellation_is_refunded_from_the_order_page(app, shop):
+    from ledger import lifecycle
+    from ledger.db import db
+
+    with app.app_context():
+        found = db.session.merge(order(app, "AK-10003"))
+        lifecycle.cancel(found, lifecycle.Cause("test", "manual", DAY))
+        db.session.commit()
+    late = Booking(Decimal("30.00"), DAY, name="Lukas Müller", remittance="AK-10003")
+    upload(shop, [(statement(late), "late.xml")])
+    cancelled = order(app, "AK-10003")
+    assert cancelled.paid_after_cancellation and cancelled.status == "cancelled"
+    page = text(shop.get("/orders/AK-10003"))
+    assert "paid after cancellation" in page and "credit of 30,00" in page.replace("\xa0", " ")
+
+    asked = shop.post("/orders/AK-10003/refund-request", {"csrf_token": shop.token}, htmx=False)
+    assert asked.status_code in (200, 302)
+    assert order(app, "AK-10003").refund_requested_on is not None
+    bank_page = text(shop.get("/bank"))
+    assert 'href="/orders/AK-10003"' in bank_page  # among the refunds to make
+    again = shop.post("/orders/AK-10003/refund-request", {"csrf_token": shop.token}, htmx=False)
+    assert order(app, "AK-10003").refund_requested_on is not None and again.status_code != 500
+
+    shop.post("/orders/AK-10003/refund", {"csrf_token": shop.token}, htmx=False)
+    refunded = order(app, "AK-10003")
+    assert refunded.statement.credit == 0 and refunded.refund_requested_on is None
+    assert not refunded.paid_after_cancellation
+    assert 'href="/orders/AK-10003"' not in text(shop.get("/bank"))
