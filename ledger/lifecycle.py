@@ -760,6 +760,20 @@ def may_message(order: Order | None) -> str | None:
     return why_not(order, Event.REMIND)
 
 
+def held_because(order: Order, today: date) -> str | None:
+    """Why the order's step due today waits for bank data ("held: bank data from 27.11., older
+    than 3 days"), or None."""
+    _version, program = program_for(order)
+    if program is None or not order.is_open or order.erased_at or order.dunning_block:
+        return None
+    facts = scheduling.order_facts(order)
+    decision = program.decide(facts, scheduling.order_history(order), today)
+    if decision is None or decision.deferred_to is None:
+        return None
+    why = (decision.deferred_because or "").split("; ")
+    return next((part for part in why if part.startswith("held")), None)
+
+
 def upcoming(order: Order, today: date, until: date | None = None):
     """(version, schedule): the active rules' plan for the order from today, simulated through
     this module's transition table; the schedule is None when nothing can be planned."""

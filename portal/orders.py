@@ -154,6 +154,7 @@ def order_context(order: Order, **extra) -> dict:
         "ledger": entries.entries_of(order.id),
         "today": today,
         "plan": _upcoming(order, today),
+        "held": lifecycle.held_because(order, today),
         "events": events,
         "messages": messages,
         "audit": trail,

@@ -405,3 +405,25 @@ def test_a_payment_after_cancellation_is_refunded_from_the_order_page(app, shop)
     assert refunded.statement.credit == 0 and refunded.refund_requested_on is None
     assert not refunded.paid_after_cancellation
     assert 'href="/orders/AK-10003"' not in text(shop.get("/bank"))
+
+
+def test_the_order_page_says_when_a_step_is_held_for_bank_data(app, portal, seed, merchant_info):
+    from tests.portal.conftest import ORDER_DAY
+
+    due = ORDER_DAY.toordinal() + 14
+    app.config["MAHNWERK_TODAY"] = date.fromordinal(due).isoformat()
+    rules = "hold while bank data older than 3 days\nvorkasse after 14 days: remind\n"
+    seed(merchant_info["id"], [order_body("AK-20001")], rules=rules)
+    page = text(portal.get("/orders/AK-20001"))
+    assert "held: no bank data imported yet" in page
+
+    old = date.fromordinal(due - 5)
+    upload(portal, [(camt053(IBAN, [Booking(Decimal("1.00"), old)], period=(old, old)), "a.xml")])
+    page = text(portal.get("/orders/AK-20001"))
+    assert f"held: bank data from {old:%d.%m.}, older than 3 days" in page
+
+    fresh = date.fromordinal(due - 1)
+    upload(
+        portal, [(camt053(IBAN, [Booking(Decimal("2.00"), fresh)], period=(fresh, fresh)), "b.xml")]
+    )
+    assert "held:" not in text(portal.get("/orders/AK-20001"))
