@@ -450,9 +450,10 @@ def make_app(orders: int, keep: bool):
         merchant = accounts.create_merchant("Bench Bank GmbH", "buchhaltung@bench.example")
         bank_accounts.add_account(merchant, IBAN)
         db.session.commit()
+        merchant_id = merchant.id
         print(f"{engine}: building {orders:,} open orders", flush=True)
         start = time.perf_counter()
-        build(merchant.id, orders)
+        build(merchant_id, orders)
         print(f"  built in {time.perf_counter() - start:.0f} s", flush=True)
         if engine == "postgresql":
             db.session.execute(text("CREATE TABLE bench_marker (what text)"))
@@ -463,7 +464,7 @@ def make_app(orders: int, keep: bool):
             db.session.remove()
             db.engine.dispose()
             shutil.copyfile(folder / "bench.db", built)
-        return app, merchant.id, engine
+        return app, merchant_id, engine
 
 
 def main() -> None:
