@@ -442,6 +442,7 @@ def make_app(orders: int, keep: bool):
         else:
             reuse = keep and built.exists()
         if reuse:
+            upgrade()  # a migration added since it was built
             merchant = accounts.find_merchant("Bench Bank GmbH")
             print(f"{engine}: reusing the built order book ({marker})", flush=True)
             reset(merchant.id)
