@@ -23,6 +23,19 @@ from app import create_app
 from worker.mailsink import free_port
 
 DATABASE_URL = os.environ.get("DATABASE_URL")
+
+
+def _bank_samples() -> Path:
+    """The shared real bank files (read there, never copied in): MAHNWERK_BANK_SAMPLES, else
+    ../shared/bank-samples beside the repository, else the workplace's /work/shared (a clone
+    elsewhere, e.g. for CI, has no ../shared of its own)."""
+    if os.environ.get("MAHNWERK_BANK_SAMPLES"):
+        return Path(os.environ["MAHNWERK_BANK_SAMPLES"])
+    beside = Path(__file__).resolve().parents[1].parent / "shared" / "bank-samples"
+    return beside if beside.is_dir() else Path("/work/shared/bank-samples")
+
+
+BANK_SAMPLES = _bank_samples()
 REDIS_URL = os.environ.get("REDIS_URL")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from schwifty import IBAN
@@ -24,8 +23,9 @@ from ledger.models import (
     Order,
     PaymentAssignment,
 )
+from tests.conftest import BANK_SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "bank-samples"
+SAMPLES = BANK_SAMPLES
 TODAY = date(2026, 10, 20)
 OWN_IBAN = "DE02120300000000202051"  # tests.conftest's merchant's account
 

@@ -11,14 +11,14 @@ import codecs
 import re
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from ledger.bank.read import read_bank_file
 from ledger.bank.statements import StatementError
+from tests.conftest import BANK_SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "bank-samples"
+SAMPLES = BANK_SAMPLES
 QRR_FILE = "200519_camt.054_P_CH2909000000250094239_1111091335_0_2020061900081727_v2019.xml"
 
 
