@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import ast as python_ast
 import copy
-import gc
 import pickle
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -169,17 +170,37 @@ def test_rules_use_only_lark_s_public_modules(path):
     assert lark <= PUBLIC_LARK
 
 
+GARBAGE_AFTER_PARSE = """
+import gc, sys
+import rules
+text = sys.argv[1]
+for _ in range(2):  # the parser is built and warm before the measured parse
+    try:
+        rules.parse(text)
+    except rules.RulesError:
+        pass
+gc.collect()
+gc.disable()
+try:
+    rules.parse(text)
+except rules.RulesError:
+    pass
+print(gc.collect())
+"""
+
+
 @pytest.mark.parametrize("text", ["cod after 3 days: remind\n", "cod after 3 days: remnd\n"])
 def test_a_parse_leaves_no_garbage_cycles(text):
     """The parser and its input refer to each other during a parse; afterwards the tree and
-    the parser's stacks go with their last reference, not at the next garbage collection."""
-    gc.collect()
-    gc.disable()
-    try:
-        try:
-            rules.parse(text)
-        except rules.RulesError:
-            pass
-        assert gc.collect() == 0
-    finally:
-        gc.enable()
+    the parser's stacks go with their last reference, not at the next garbage collection.
+    Counted in a fresh interpreter: in the suite's own process other tests' threads (the SMTP
+    sink, servers) may make garbage while the collector is off."""
+    root = Path(__file__).resolve().parents[2]
+    found = subprocess.run(
+        [sys.executable, "-c", GARBAGE_AFTER_PARSE, text],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert found.stdout.strip() == "0"

@@ -192,7 +192,7 @@ def test_thirty_days_of_prepayment_dunning(
     assert "Rappel de paiement" in french["Subject"]
     german = next(m for m in mail_by_day[14] if m["To"] == "p-never@example.de")
     assert "Zahlungserinnerung" in german["Subject"]
-    assert "DE02120300000000202051" in german.get_content()
+    assert "IBAN: DE02 1203 0000 0000 2020 51" in german.get_content()
     assert "100,00 €" in german.get_content()
 
     with app.app_context():
