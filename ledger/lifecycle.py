@@ -47,6 +47,7 @@ from ledger.models import (
     Status,
     utcnow,
 )
+from ledger.money import MAX_MONEY
 from ledger.rulebook import program_for
 
 ZERO = Decimal("0.00")
@@ -194,6 +195,15 @@ _PAST_STATUS = {
 def can(order: Order, event: str) -> bool:
     """For templates: show only the actions the table allows."""
     return why_not(order, Event(event)) is None
+
+
+def payment_refusal(order: Order, amount: Decimal) -> str | None:
+    """Why this payment cannot be booked now (None: it can): the transition table, and the
+    most the order's payments can add up to."""
+    reason = why_not(order, Event.PAYMENT)
+    if reason is None and order.paid_total + amount > MAX_MONEY:
+        reason = f"the order's payments would add up to more than {MAX_MONEY}"
+    return reason
 
 
 def _check(order: Order, event: Event) -> None:
@@ -428,7 +438,8 @@ def record_payment(
     existing = find_payment(order, cause.source, reference)
     if existing is not None:
         return existing, False
-    _check(order, Event.PAYMENT)
+    if reason := payment_refusal(order, amount):
+        raise Refused(reason)
     if allowance is not None:
         kind, rest = allowance
         if (

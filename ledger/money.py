@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+MAX_MONEY = Decimal("9999999999.99")  # the most a money column (Numeric(12, 2)) holds
 CURRENCIES = ("EUR", "CHF")
 NARROW_NBSP = "\u202f"  # French thousands separator
 

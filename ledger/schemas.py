@@ -31,7 +31,7 @@ from pydantic_core import PydanticCustomError
 
 from ledger.accounts import valid_email
 from ledger.models import CUSTOMER_TYPES, LANGUAGES
-from ledger.money import CENT, CURRENCIES
+from ledger.money import CENT, CURRENCIES, MAX_MONEY
 
 # --- limits ---------------------------------------------------------------------------------
 
@@ -46,7 +46,7 @@ REFERENCE_MAX = 200
 TAG_MAX = 40
 TAGS_MAX = 20
 AMOUNT_INTEGER_DIGITS = 10
-MAX_AMOUNT = Decimal("9999999999.99")
+MAX_AMOUNT = MAX_MONEY
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2100, 12, 31)
 

@@ -251,6 +251,18 @@ def match_one(row: BankTransaction, today: date, context: _BatchContext | None =
         }
         for s in decision.suggestions[:MAX_SUGGESTIONS]
     ]
+    targets = (
+        list(decision.split)
+        if decision.split and decision.auto is not None
+        else [(decision.auto, row.amount)]
+        if decision.auto is not None
+        else []
+    )
+    for order_id, amount in targets:  # checked before any is booked: all or none
+        target = context.orders.get(order_id) if context is not None else None
+        target = target or db.session.get(Order, order_id)
+        if reason := lifecycle.payment_refusal(target, amount):
+            return _set(row, TransactionState.SUGGESTED, f"not booked: {reason}")
     if decision.split and decision.auto is not None:
         for order_id, amount in decision.split:
             _assign_in(context, row, order_id, amount, decision.reason, today)

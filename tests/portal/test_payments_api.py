@@ -260,3 +260,13 @@ def test_a_payment_after_cancellation_is_kept_flagged_reported_and_reactivated(a
     again = portal.post("/orders/AK-1/reactivate")
     assert again.status_code == 422
     assert "Nothing was changed" in again.get_data(as_text=True)
+
+
+def test_payments_that_would_add_up_past_the_largest_amount_are_refused(app, shop):
+    """Two payments of the largest amount each: the second would overflow the order's paid sum
+    (a money column holds 10 digits before the point); refused with 409, not a 500."""
+    assert shop.post("/api/v1/orders", json=order_body("AK-90001")).status_code == 201
+    largest = {"amount": "9999999999.99", "paid_on": "2026-10-05"}
+    assert shop.post("/api/v1/orders/AK-90001/payments", json=largest).status_code == 201
+    again = shop.post("/api/v1/orders/AK-90001/payments", json=largest | {"reference": "x"})
+    assert again.status_code == 409 and "more than 9999999999.99" in again.get_json()["error"]
