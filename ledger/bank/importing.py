@@ -5,6 +5,7 @@ once (its fingerprint), then match the new ones (ledger.bank.matching)."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -25,6 +26,7 @@ from ledger.models import (
     TransactionState,
 )
 
+log = logging.getLogger(__name__)
 MAX_BYTES = 20 * 1024 * 1024
 WAYS = ("upload", "cli", "api", "inbox")
 LOOKUP_CHUNK = 500  # fingerprints per IN (...) look-up
@@ -244,7 +246,12 @@ def import_file(
     db.session.commit()
     summary.import_id = record.id
 
-    counts = matching.match_new([row.id for row in rows], actor, today)
+    try:
+        counts = matching.match_new([row.id for row in rows], actor, today)
+    except Exception:  # noqa: BLE001 - stored and safe: the next dispatch matches them
+        db.session.rollback()
+        log.exception("matching the payments of import %s failed", record.id)
+        counts = Counter()
     summary.matched = counts[TransactionState.MATCHED] + counts[TransactionState.REVERSED]
     summary.suggested = counts[TransactionState.SUGGESTED]
     summary.unmatched = counts[TransactionState.UNMATCHED]

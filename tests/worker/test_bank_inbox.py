@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
@@ -75,8 +74,9 @@ def test_a_statement_in_the_inbox_pays_orders_before_the_daily_run(
 def test_transactions_left_unexamined_are_matched_by_the_next_dispatch(
     app, card_merchant, add_order, monkeypatch
 ):
-    """The import stores first and matches after: when the process dies between the two, the
-    stored payments are matched by the scheduler's next dispatch instead of staying unseen."""
+    """The import stores first and matches after: when the matching fails (or the process dies
+    between the two), the stored payments are matched by the scheduler's next dispatch instead
+    of staying unseen."""
     from ledger.bank import importing, matching
 
     order = add_order(card_merchant, "AK-10009")
@@ -84,9 +84,14 @@ def test_transactions_left_unexamined_are_matched_by_the_next_dispatch(
     data = camt053("DE02120300000000202051", [
         Booking(Decimal("80.00"), DAY0, name="Kunde AK-10009", remittance="AK-10009")
     ])  # fmt: skip
+
+    def broken(*args):
+        raise RuntimeError("the matcher broke")
+
     with monkeypatch.context() as patched:
-        patched.setattr(matching, "match_new", lambda *args: Counter())
-        importing.import_file(card_merchant, data, "a.xml", "api", "api", DAY0)
+        patched.setattr(matching, "match_new", broken)
+        summary = importing.import_file(card_merchant, data, "a.xml", "api", "api", DAY0)
+    assert (summary.new, summary.matched) == (1, 0)  # stored, answered, not a crash
     row = db.session.scalar(select(BankTransaction))
     assert row.state == "new"
     assert bank_inbox.match_stranded() == 0  # too fresh: its own import may still be matching
