@@ -13,6 +13,7 @@ from datetime import date
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ledger.bank import accounts, matching
 from ledger.bank.read import read_bank_file
@@ -199,11 +200,55 @@ def import_file(
         _check_currency(statement, account)
         plan.append((statement, account))
 
-    summary = Summary(filename=filename, format=bank_file.format, statements=len(plan))
+    for attempt in (1, 2):
+        try:
+            summary, record_id, new_ids = _store(
+                merchant, data, filename, way, actor, bank_file.format, plan, list(own.values())
+            )
+            break
+        except IntegrityError:
+            # The same bookings stored at this moment by another import of the same file (a
+            # double click, the inbox and an upload): once more, and they are known now.
+            db.session.rollback()
+            if attempt == 2:
+                raise
+
+    try:
+        counts = matching.match_new(new_ids, actor, today)
+    except Exception:  # noqa: BLE001 - stored and safe: the next dispatch matches them
+        db.session.rollback()
+        log.exception("matching the payments of import %s failed", record_id)
+        counts = Counter()
+    summary.matched = counts[TransactionState.MATCHED] + counts[TransactionState.REVERSED]
+    summary.suggested = counts[TransactionState.SUGGESTED]
+    summary.unmatched = counts[TransactionState.UNMATCHED]
+    record = db.session.get(BankImport, record_id)
+    record.matched, record.suggested, record.unmatched = (
+        summary.matched,
+        summary.suggested,
+        summary.unmatched,
+    )
+    db.session.commit()
+    return summary
+
+
+def _store(
+    merchant: Merchant,
+    data: bytes,
+    filename: str,
+    way: str,
+    actor: str,
+    file_format: str,
+    plan: list[tuple[Statement, BankAccount]],
+    account_list: list[BankAccount],
+) -> tuple[Summary, int, list[int]]:
+    """Store the file's bookings that are new, with the import record and the bank data
+    dates, in one transaction. Returns the summary so far, the import id, the new rows' ids."""
+    summary = Summary(filename=filename, format=file_format, statements=len(plan))
     record = BankImport(
         merchant_id=merchant.id,
         filename=filename[:255],
-        format=bank_file.format[:40],
+        format=file_format[:40],
         sha256=hashlib.sha256(data).hexdigest(),
         way=way,
         actor=actor[:254],
@@ -239,30 +284,15 @@ def import_file(
         day = statement.data_date
         if day and (account.data_as_of is None or day > account.data_as_of):
             account.data_as_of = day
-    merchant.bank_data_as_of = bank_data_date(list(own.values()))
+    merchant.bank_data_as_of = bank_data_date(account_list)
     summary.data_as_of = max((s.data_date for s, _ in plan if s.data_date), default=None)
     record.data_as_of = summary.data_as_of
     record.transactions, record.new, record.known = summary.transactions, summary.new, summary.known
-    db.session.commit()
+    db.session.flush()
+    new_ids = [row.id for row in rows]  # before the commit expires them
     summary.import_id = record.id
-
-    try:
-        counts = matching.match_new([row.id for row in rows], actor, today)
-    except Exception:  # noqa: BLE001 - stored and safe: the next dispatch matches them
-        db.session.rollback()
-        log.exception("matching the payments of import %s failed", record.id)
-        counts = Counter()
-    summary.matched = counts[TransactionState.MATCHED] + counts[TransactionState.REVERSED]
-    summary.suggested = counts[TransactionState.SUGGESTED]
-    summary.unmatched = counts[TransactionState.UNMATCHED]
-    record = db.session.get(BankImport, record.id)
-    record.matched, record.suggested, record.unmatched = (
-        summary.matched,
-        summary.suggested,
-        summary.unmatched,
-    )
     db.session.commit()
-    return summary
+    return summary, summary.import_id, new_ids
 
 
 def bank_data_date(account_list: list[BankAccount]) -> date | None:

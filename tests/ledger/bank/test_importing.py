@@ -309,3 +309,37 @@ def test_the_inbox_search_takes_what_was_typed_literally(card_merchant):
     assert total == 1 and rows[0].remittance == "100% Spende"
     assert inbox.waiting(card_merchant.id, query="%")[1] == 1
     assert inbox.waiting(card_merchant.id, query="_")[1] == 0
+
+
+def test_the_same_file_imported_twice_at_the_same_moment_stores_each_booking_once(
+    app, card_merchant
+):
+    """A double click, or the inbox and an upload at once: both imports answer, one stores."""
+    import threading
+
+    from ledger.models import Merchant
+
+    data = camt053(OWN_IBAN, [Booking(Decimal(n), TODAY, remittance=f"r{n}") for n in range(1, 40)])
+    merchant_id = card_merchant.id
+    db.session.commit()
+    barrier, results, errors = threading.Barrier(2), [], []
+
+    def run():
+        with app.app_context():
+            try:
+                merchant = db.session.get(Merchant, merchant_id)
+                barrier.wait()
+                results.append(importing.import_file(merchant, data, "s.xml", "api", "t", TODAY))
+            except Exception as exc:  # noqa: BLE001 - the test reports it
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted((r.new, r.known) for r in results) == [(0, 39), (39, 0)]
+    assert db.session.scalar(select(func.count(BankTransaction.id))) == 39
