@@ -27,10 +27,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TypeVar
 
+from sqlalchemy import bindparam, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ledger import audit, digest, entries, outbox, scheduling
@@ -48,7 +50,7 @@ from ledger.models import (
     utcnow,
 )
 from ledger.money import MAX_MONEY
-from ledger.rulebook import program_for
+from ledger.rulebook import Rulebook, program_for
 
 ZERO = Decimal("0.00")
 
@@ -304,10 +306,14 @@ def _settled(order: Order, base: Status) -> Status:
 
 
 def _transition(
-    order: Order, event: Event, cause: Cause, dunning_event: DunningEvent | None = None
+    order: Order,
+    event: Event,
+    cause: Cause,
+    dunning_event: DunningEvent | None = None,
+    batch: PaymentBatch | None = None,
 ):
     """Move the order by the table, and do what the new state requires. Returns the webhook
-    message queued, if any."""
+    message queued, if any. `batch`: withdraw the customer messages when the batch finishes."""
     before = Status(order.status)
     target = TRANSITIONS[(before, event)]
     if target == SETTLE:
@@ -323,7 +329,11 @@ def _transition(
         order.cancelled_on = cause.today
     if after not in OPEN_STATUSES:
         order.payment_claimed_on = None
-        outbox.cancel_pending_for_order(order.id, f"the order was {_PAST_STATUS[after]}")
+        reason = f"the order was {_PAST_STATUS[after]}"
+        if batch is not None:
+            batch.withdraw_messages(order, reason)
+        else:
+            outbox.cancel_pending_for_order(order.id, reason)
     name = WEBHOOKS.get(event)
     return queue_webhook(order, name, cause, dunning_event) if name else None
 
@@ -428,14 +438,20 @@ def record_payment(
     reference: str | None = None,
     note: str | None = None,
     allowance: tuple[EntryKind, Decimal] | None = None,
+    batch: PaymentBatch | None = None,
 ) -> tuple[LedgerEntry, bool]:
     """Book a payment. Returns (entry, created): the same reference from the same source again
     is the same payment, stored once. A payment for a cancelled order is stored and the order
     flagged "paid after cancellation" (reactivate or refund); accounting hears of it in the next
     digest. `allowance` settles the rest with the payment: a Skonto (DISCOUNT) paid in time, or
-    a shortfall within the merchant's tolerance (WRITE_OFF), booked first, one transition."""
+    a shortfall within the merchant's tolerance (WRITE_OFF), booked first, one transition.
+    `batch`: one of many payments booked together (PaymentBatch); the entry has no id until
+    the batch finishes."""
     order = _locked(order)
-    existing = find_payment(order, cause.source, reference)
+    if batch is not None:
+        existing = batch.find_payment(order, cause.source, reference)
+    else:
+        existing = find_payment(order, cause.source, reference)
     if existing is not None:
         return existing, False
     if reason := payment_refusal(order, amount):
@@ -460,14 +476,14 @@ def record_payment(
         reference=reference,
         note=note,
     )
-    db.session.flush()
-    _transition(order, Event.PAYMENT, cause)
+    if batch is None:
+        db.session.flush()
+    _transition(order, Event.PAYMENT, cause, batch=batch)
     order.payment_claimed_on = None
     if order.status == Status.CANCELLED and not order.paid_after_cancellation:
         order.paid_after_cancellation = True
         _tell_accounting(order, cause, entry)
-    refresh(order, cause)
-    audit.record(
+    audited = audit.values(
         order.merchant_id,
         cause.actor,
         "payment.recorded",
@@ -478,12 +494,135 @@ def record_payment(
         source=cause.source,
         status=str(order.status),
     )
+    if batch is not None:
+        batch.booked(order, entry, audited)
+    else:
+        refresh(order, cause)
+        audit.add(audited)
     return entry, True
+
+
+class PaymentBatch:
+    """Many payments booked in one transaction on orders locked together (the bank matcher's
+    batches of transactions). Each still goes through `record_payment`, one after the other,
+    and sees what the earlier ones did to the orders; what would cost a database statement
+    per payment is done once for all: the duplicate check reads the batch's references in one
+    query (`expect`), and `finish` writes the entries and the audit entries, withdraws the paid
+    orders' pending customer messages and refreshes the touched orders' next due dates from one
+    history query per merchant. Call `finish` before the transaction commits (and before
+    anything reads the batch's payments back from the database)."""
+
+    def __init__(self) -> None:
+        self._checked: set[tuple[str, str]] = set()  # (source, reference) read by `expect`
+        self._payments: dict[tuple[int, str, str], LedgerEntry] = {}
+        self._withdraw: dict[str, set[int]] = {}
+        self._touched: dict[int, Order] = {}
+        self._audited: list[dict] = []
+        self._books: dict[int, Rulebook] = {}
+
+    def expect(self, order_ids, source: str, references) -> None:
+        """Read, in one query, the payments `source` booked already under these references
+        for these orders."""
+        references = sorted(set(references))
+        order_ids = sorted(set(order_ids))
+        if order_ids and references:
+            for entry in db.session.scalars(
+                select(LedgerEntry).where(
+                    LedgerEntry.order_id.in_(order_ids),
+                    LedgerEntry.kind == EntryKind.PAYMENT,
+                    LedgerEntry.source == source,
+                    LedgerEntry.reference.in_(references),
+                )
+            ):
+                self._payments[(entry.order_id, entry.source, entry.reference)] = entry
+        self._checked.update((source, reference) for reference in references)
+
+    def find_payment(self, order: Order, source: str, reference: str | None):
+        if reference is None:
+            return None
+        key = (order.id, source, reference)
+        if key in self._payments or (source, reference) in self._checked:
+            return self._payments.get(key)
+        return find_payment(order, source, reference)
+
+    def booked(self, order: Order, entry: LedgerEntry, audited: dict) -> None:
+        if entry.reference is not None:
+            self._payments[(order.id, entry.source, entry.reference)] = entry
+        self._touched[order.id] = order
+        self._audited.append(audited)
+
+    def withdraw_messages(self, order: Order, reason: str) -> None:
+        self._withdraw.setdefault(reason, set()).add(order.id)
+
+    def book(self, merchant_id: int) -> Rulebook:
+        """The merchant's active rules, read once per batch."""
+        if merchant_id not in self._books:
+            self._books[merchant_id] = Rulebook.active(merchant_id)
+        return self._books[merchant_id]
+
+    def finish(self) -> None:
+        """Write what the batch booked so far (it may go on booking after)."""
+        # The next due dates first, so each order is written once: they depend on the orders
+        # (in memory) and their dunning history, which payments do not change.
+        with db.session.no_autoflush:
+            scheduling.refresh_next_due_many(list(self._touched.values()), self.book)
+        write_orders(list(self._touched.values()))
+        db.session.flush()
+        audit.record_many(self._audited)
+        for reason, ids in self._withdraw.items():
+            outbox.cancel_pending_for_orders(sorted(ids), reason)
+        self._withdraw, self._touched, self._audited = {}, {}, []
+
+
+def write_orders(orders: list[Order]) -> None:
+    """Write the orders' changed columns now, one UPDATE statement (executemany) per set of
+    changed columns, where the ORM sends one statement per versioned row (a round trip each
+    on PostgreSQL). The same version check: `WHERE id = :id AND version = :read`, and a row
+    changed since it was read raises StaleDataError (`retrying` runs the unit again). The
+    session then holds the written values as committed, so its flush skips these orders."""
+    columns = {attr.key for attr in Order.__mapper__.column_attrs} - {"version"}
+    groups: dict[tuple[str, ...], list[Order]] = {}
+    for order in orders:
+        state = sa_inspect(order)
+        if not state.persistent:
+            continue
+        # the attributes set since the order was read (committed_state keeps their old values)
+        changed = sorted(key for key in state.committed_state if key in columns)
+        if changed and "updated_at" not in changed:  # as the column's onupdate would
+            order.updated_at = utcnow()
+            changed.append("updated_at")
+        if changed:
+            groups.setdefault(tuple(changed), []).append(order)
+    table = Order.__table__
+    connection = db.session.connection()  # not session.execute: no autoflush of these rows
+    for changed, group in groups.items():
+        statement = (
+            table.update()
+            .where(table.c.id == bindparam("w_id"), table.c.version == bindparam("w_version"))
+            .values({key: bindparam(key) for key in changed})
+            .values(version=table.c.version + 1)
+        )
+        rows = [
+            {"w_id": order.id, "w_version": order.version}
+            | {key: getattr(order, key) for key in changed}
+            for order in group
+        ]
+        written = connection.execute(statement, rows).rowcount
+        if written != len(group):
+            raise StaleDataError(
+                f"{len(group) - written} of {len(group)} orders changed since they were read"
+            )
+        for order in group:
+            for key in changed:
+                set_committed_value(order, key, getattr(order, key))
+            set_committed_value(order, "version", order.version + 1)
 
 
 def _tell_accounting(order: Order, cause: Cause, entry: LedgerEntry) -> None:
     """A line in the next accounting digest (a notify event the digest picks up)."""
     merchant = order.merchant or db.session.get(Merchant, order.merchant_id)
+    if entry.id is None:  # booked in a PaymentBatch: the step key names the entry
+        db.session.flush()
     db.session.add(
         DunningEvent(
             merchant_id=order.merchant_id,

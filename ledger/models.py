@@ -176,6 +176,8 @@ class Order(db.Model):
         # The daily run reads only orders whose next step is due: (merchant, next_due_on).
         Index("ix_orders_merchant_next_due", "merchant_id", "next_due_on"),
         Index("ix_orders_merchant_status", "merchant_id", "status"),
+        # A bank import first indexes the orders whose reference keys are missing or stale.
+        Index("ix_orders_merchant_references_version", "merchant_id", "references_version"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -298,7 +300,8 @@ class LedgerEntry(db.Model):
     source: Mapped[str] = mapped_column(String(20))
     reference: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(String(500))
-    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    # indexed: "is this payment reversed already?", and the foreign key's own checks
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
     event_id: Mapped[int | None] = mapped_column(
         ForeignKey("dunning_events.id", use_alter=True, name="fk_ledger_entries_event")
     )
@@ -589,6 +592,7 @@ class PaymentAssignment(db.Model):
 
     transaction: Mapped[BankTransaction] = relationship(back_populates="assignments")
     order: Mapped[Order] = relationship()
+    entry: Mapped[LedgerEntry | None] = relationship()
 
 
 class OrderReference(db.Model):

@@ -125,6 +125,22 @@ def refresh_next_due(
     order.next_due_on = next_due(order, program, history or order_history(order))
 
 
+def refresh_next_due_many(orders: list[Order], book_for: Callable[[int], Rulebook]) -> None:
+    """As `refresh_next_due` for many orders: their histories in one query per merchant, each
+    merchant's rules from `book_for(merchant_id)`. The caller flushes what the history must
+    see (lifecycle.PaymentBatch needs nothing flushed: payments add no dunning events)."""
+    by_merchant: dict[int, list[Order]] = defaultdict(list)
+    for order in orders:
+        by_merchant[order.merchant_id].append(order)
+    for merchant_id, group in by_merchant.items():
+        merchant = db.session.get(Merchant, merchant_id)
+        found = histories([order.id for order in group], merchant.bank_data_as_of)
+        book = book_for(merchant_id)
+        for order in group:
+            _version, program = book.for_order(order)
+            order.next_due_on = next_due(order, program, found[order.id])
+
+
 def open_order_count(merchant_id: int) -> int:
     return db.session.scalar(
         select(func.count(Order.id)).where(

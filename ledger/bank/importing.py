@@ -12,7 +12,7 @@ from datetime import date
 
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ledger.bank import accounts, matching
@@ -156,8 +156,9 @@ def _known(merchant_id: int, fingerprints: list[str]) -> set[str]:
     return found
 
 
-def _row(merchant: Merchant, account, record, tx: Transaction, fp: str) -> BankTransaction:
-    return BankTransaction(
+def _row(merchant: Merchant, account, record, tx: Transaction, fp: str) -> dict:
+    """A BankTransaction's columns (stored by one INSERT for the whole file)."""
+    return dict(  # noqa: C408 - the columns, as keywords
         merchant_id=merchant.id,
         account_id=account.id,
         import_id=record.id,
@@ -276,7 +277,16 @@ def _store(
             continue
         known.add(fp)  # the same booking twice in one file (a 052 and 053 glued together)
         rows.append(_row(merchant, account, record, tx, fp))
-    db.session.add_all(rows)
+    if rows:  # one executemany; RETURNING would bring the rows back one by one on SQLite
+        # render_nulls: one statement for all, not one per set of columns that have values
+        db.session.execute(insert(BankTransaction).execution_options(render_nulls=True), rows)
+    new_ids = list(
+        db.session.scalars(
+            select(BankTransaction.id)
+            .where(BankTransaction.import_id == record.id)
+            .order_by(BankTransaction.id)
+        )
+    )
     summary.transactions = len(staged)
     summary.new = len(rows)
 
@@ -288,8 +298,6 @@ def _store(
     summary.data_as_of = max((s.data_date for s, _ in plan if s.data_date), default=None)
     record.data_as_of = summary.data_as_of
     record.transactions, record.new, record.known = summary.transactions, summary.new, summary.known
-    db.session.flush()
-    new_ids = [row.id for row in rows]  # before the commit expires them
     summary.import_id = record.id
     db.session.commit()
     return summary, summary.import_id, new_ids

@@ -10,9 +10,11 @@ from collections import Counter, defaultdict
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.orm import defer
+from sqlalchemy.orm.attributes import set_committed_value
 
-from ledger import lifecycle, scheduling
+from ledger import lifecycle
 from ledger.bank import index, references, scoring
 from ledger.bank.statements import Transaction
 from ledger.db import db
@@ -28,7 +30,6 @@ from ledger.models import (
     Status,
     TransactionState,
 )
-from ledger.rulebook import Rulebook
 
 BATCH = 200
 MATCHER = "matcher"
@@ -57,6 +58,7 @@ def match_new(ids: list[int], actor: str, today: date) -> Counter:
                 select(BankTransaction)
                 .where(BankTransaction.id.in_(batch), BankTransaction.state == TransactionState.NEW)
                 .order_by(BankTransaction.id)
+                .options(defer(BankTransaction.raw))  # the bank's fields, for people to read
             ).all()
             for merchant_id in dict.fromkeys(row.merchant_id for row in rows):
                 if merchant_id not in merchants_indexed:
@@ -65,6 +67,7 @@ def match_new(ids: list[int], actor: str, today: date) -> Counter:
             context = _BatchContext.of(rows)
             for row in rows:
                 found[match_one(row, today, context)] += 1
+            context.settle()
             return found
 
         counts += lifecycle.retrying(unit)
@@ -74,12 +77,35 @@ def match_new(ids: list[int], actor: str, today: date) -> Counter:
 class _BatchContext:
     """What the transactions of one batch share: the orders their keys point at (row id ->
     order id -> the kinds of key that matched), those orders, read and locked together, and
-    each merchant's rules for the next due dates."""
+    the payments booked on them (one lifecycle.PaymentBatch: no statement per payment) with
+    their assignments, written together by `settle`."""
 
-    def __init__(self, hits: dict[int, dict[int, set[str]]], orders: dict[int, Order]):
+    def __init__(
+        self,
+        rows: list[BankTransaction],
+        hits: dict[int, dict[int, set[str]]],
+        orders: dict[int, Order],
+    ):
+        self.rows = rows
         self.hits = hits
         self.orders = orders
-        self.books: dict[int, Rulebook] = {}
+        self.payments = lifecycle.PaymentBatch()
+        self._assigned: list[tuple[dict, LedgerEntry]] = []
+
+    def assigned(self, values: dict, entry: LedgerEntry) -> None:
+        self._assigned.append((values, entry))
+
+    def settle(self) -> None:
+        """Write the payments, assignments and decisions made so far (an INSERT of the
+        assignments, an UPDATE of the transactions: one statement each)."""
+        _write_decisions([row for row in self.rows if row.state != TransactionState.NEW])
+        self.payments.finish()
+        if self._assigned:
+            db.session.execute(
+                insert(PaymentAssignment).execution_options(render_nulls=True),
+                [values | {"entry_id": entry.id} for values, entry in self._assigned],
+            )
+        self._assigned = []
 
     @classmethod
     def of(cls, rows: list[BankTransaction]) -> _BatchContext:
@@ -115,7 +141,9 @@ class _BatchContext:
                 hits[row_id] = row_hits
         order_ids = {order_id for row_hits in hits.values() for order_id in row_hits}
         orders = {order.id: order for order in lifecycle.lock_many(order_ids)}
-        return cls(hits, orders)
+        context = cls(rows, hits, orders)
+        context.payments.expect(order_ids, Source.BANK, [_payment_reference(row) for row in rows])
+        return context
 
     def candidates(self, row: BankTransaction) -> list[scoring.Candidate]:
         """As `candidates(row)`, from what the batch read, as the orders are now."""
@@ -131,10 +159,28 @@ class _BatchContext:
             and order.erased_at is None
         ]
 
-    def book(self, merchant_id: int) -> Rulebook:
-        if merchant_id not in self.books:
-            self.books[merchant_id] = Rulebook.active(merchant_id)
-        return self.books[merchant_id]
+
+DECIDED = ("state", "reason", "suggestions")
+
+
+def _write_decisions(rows: list[BankTransaction]) -> None:
+    """The transactions' new state, reason and suggestions in one UPDATE (executemany; the
+    ORM would send one statement per set of changed columns); the session then holds them as
+    written."""
+    if not rows:
+        return
+    table = BankTransaction.__table__
+    statement = (
+        table.update()
+        .where(table.c.id == bindparam("w_id"))
+        .values({key: bindparam(key) for key in DECIDED})
+    )
+    db.session.connection().execute(
+        statement, [{"w_id": row.id} | {key: getattr(row, key) for key in DECIDED} for row in rows]
+    )
+    for row in rows:
+        for key in DECIDED:
+            set_committed_value(row, key, getattr(row, key))
 
 
 def as_transaction(row: BankTransaction) -> Transaction:
@@ -156,15 +202,12 @@ def as_transaction(row: BankTransaction) -> Transaction:
     )
 
 
-def _search_text(row: BankTransaction) -> str:
-    return " ".join(filter(None, [row.structured_reference, row.remittance, row.end_to_end_id]))
-
-
 def _keys(row: BankTransaction) -> set[str]:
     """Index keys in the transaction: its fuzzy keys and its structured references."""
-    text = _search_text(row)
-    keys = set(references.text_keys(text))
-    return keys | {value for _kind, value in references.structured_references(text)}
+    text = scoring.search_text(row)
+    return references.text_keys(text) | {
+        value for _kind, value in references.structured_references(text)
+    }
 
 
 def ignored_by(merchant: Merchant, row: BankTransaction) -> str | None:
@@ -238,6 +281,8 @@ def match_one(row: BankTransaction, today: date, context: _BatchContext | None =
         return _set(row, TransactionState.IGNORED, f"ignore keyword {keyword!r}")
     if not row.credit:
         if row.reversal or row.return_reason:
+            if context is not None:
+                context.settle()  # the payment it takes back may be this batch's
             return reverse(row, today)
         return _set(row, TransactionState.IGNORED, "a debit, not a customer's payment")
     found = context.candidates(row) if context is not None else candidates(row)
@@ -265,23 +310,14 @@ def match_one(row: BankTransaction, today: date, context: _BatchContext | None =
             return _set(row, TransactionState.SUGGESTED, f"not booked: {reason}")
     if decision.split and decision.auto is not None:
         for order_id, amount in decision.split:
-            _assign_in(context, row, order_id, amount, decision.reason, today)
+            assign(row, order_id, amount, MATCHER, decision.reason, today, context=context)
         return row.state
     if decision.auto is not None:
-        _assign_in(context, row, decision.auto, row.amount, decision.reason, today)
+        assign(row, decision.auto, row.amount, MATCHER, decision.reason, today, context=context)
         return row.state
     if decision.suggestions:
         return _set(row, TransactionState.SUGGESTED, decision.reason)
     return _set(row, TransactionState.UNMATCHED, decision.reason or "no order found")
-
-
-def _assign_in(context, row, order_id: int, amount: Decimal, reason: str, today: date) -> None:
-    if context is None:
-        assign(row, order_id, amount, MATCHER, reason, today)
-    else:
-        order = context.orders.get(order_id)
-        book = context.book(row.merchant_id)
-        assign(row, order_id, amount, MATCHER, reason, today, order=order, book=book)
 
 
 def _set(row: BankTransaction, state: str, reason: str | None) -> str:
@@ -316,44 +352,46 @@ def assign(
     reason: str,
     today: date,
     *,
-    order: Order | None = None,
-    book: Rulebook | None = None,
-) -> PaymentAssignment:
+    context: _BatchContext | None = None,
+) -> None:
     """Book (part of) the transaction as a payment of the order, through the lifecycle.
-    `order`: the order, when the caller locked it in this transaction already
-    (lifecycle.lock_many); `book`: the merchant's active rules, when the caller read them
-    already (the order's next due date is refreshed with them)."""
+    `context`: the matcher's batch, which locked the order already and writes the payment
+    and the assignment when it settles."""
     merchant = db.session.get(Merchant, row.merchant_id)
-    if order is None or order.id != order_id:
+    order = context.orders.get(order_id) if context is not None else None
+    if order is None:
         order = lifecycle.lock(order_id)
     if order.merchant_id != row.merchant_id:
         raise lifecycle.Refused("the order is not this merchant's")
-    cause = lifecycle.Cause(
-        actor=actor, source=Source.BANK, today=today, reason=reason, refresh=book is None
-    )
-    entry, created = lifecycle.record_payment(
+    cause = lifecycle.Cause(actor=actor, source=Source.BANK, today=today, reason=reason)
+    entry, _created = lifecycle.record_payment(
         order,
         amount,
         row.booking_date,
         cause,
-        reference=f"bank:{row.id}",
+        reference=_payment_reference(row),
         note=(row.remittance or "")[:500] or None,
         allowance=allowance_for(order, amount, row.booking_date, merchant),
+        batch=context.payments if context is not None else None,
     )
-    if created and book is not None:
-        scheduling.refresh_next_due(order, book)
-    assignment = PaymentAssignment(
-        merchant_id=row.merchant_id,
-        transaction_id=row.id,
-        order_id=order.id,
-        amount=amount,
-        entry_id=entry.id,
-        actor=actor,
-        reason=(reason or "")[:500],
-    )
-    db.session.add(assignment)
+    values = {
+        "merchant_id": row.merchant_id,
+        "transaction_id": row.id,
+        "order_id": order.id,
+        "amount": amount,
+        "actor": actor,
+        "reason": (reason or "")[:500],
+    }
+    if context is not None:
+        context.assigned(values, entry)
+    else:
+        db.session.add(PaymentAssignment(entry=entry, **values))
     _set(row, TransactionState.MATCHED, reason)
-    return assignment
+
+
+def _payment_reference(row: BankTransaction) -> str:
+    """The reference of the ledger entries a transaction books (one per order it pays)."""
+    return f"bank:{row.id}"
 
 
 def reverse(row: BankTransaction, today: date) -> str:

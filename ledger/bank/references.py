@@ -43,6 +43,7 @@ that postal code.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from datetime import date
@@ -168,7 +169,8 @@ def parse_structured(ref: str) -> tuple[str, str] | None:
     return (found[0][0], found[0][1]) if found else None
 
 
-def _structured_spans(text: str) -> list[tuple[str, str, int, int]]:
+@functools.lru_cache(maxsize=1024)  # the key search and the scorer look at the same text
+def _structured_spans(text: str) -> tuple[tuple[str, str, int, int], ...]:
     found: list[tuple[str, str, int, int]] = []
     for match in _RF_START.finditer(text):
         hit = _rf_at(text, match)
@@ -181,7 +183,7 @@ def _structured_spans(text: str) -> list[tuple[str, str, int, int]]:
         hit = _qrr_in(match.group(), match.start())
         if hit:
             found.append(hit)
-    return sorted(found, key=lambda item: item[2])
+    return tuple(sorted(found, key=lambda item: item[2]))
 
 
 def _rf_at(text: str, match: re.Match) -> tuple[str, str, int, int] | None:
@@ -418,7 +420,8 @@ def _scrub(text: str) -> str:
     return _AMOUNT.sub(" ", text)
 
 
-def text_keys(text: str, *, readings: bool = True) -> set[str]:
+@functools.lru_cache(maxsize=1024)  # the matcher and the scorer ask for the same text
+def text_keys(text: str, *, readings: bool = True) -> frozenset[str]:
     """The keys a remittance text offers (at most 40, the first ones in the text).
 
     From every group of atoms joined by separators without spaces ("AK-10001", "2026/4711"):
@@ -464,7 +467,7 @@ def text_keys(text: str, *, readings: bool = True) -> set[str]:
                 add(_full_key(carry + joined))
     if group:
         _add_group(group, add)
-    return set(keys)
+    return frozenset(keys)
 
 
 def _add_group(group: list[_Atom], add) -> None:

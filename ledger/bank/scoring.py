@@ -51,6 +51,7 @@ the portal maps to its languages.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -265,6 +266,7 @@ _NOISE_WORDS = (
 _NAME_NOISE = frozenset(_NOISE_WORDS.split())  # titles and legal forms
 
 
+@functools.lru_cache(maxsize=4096)  # the same payers and customers again and again
 def name_tokens(name: str | None) -> frozenset[str]:
     """A name's words, lowercase, umlauts spelled out, accents and titles/legal forms dropped."""
     text = (name or "").lower().translate(_UMLAUTS)
@@ -327,6 +329,13 @@ def _iban(value: str | None) -> str:
 # --- one candidate ---------------------------------------------------------------------------
 
 
+def search_text(tx) -> str:
+    """Where a payment's references are looked for (a Transaction or a stored row): its
+    structured reference, its remittance text, its end-to-end id, a line each."""
+    parts = [tx.structured_reference, tx.remittance, tx.end_to_end_id]
+    return "\n".join(p for p in parts if p)
+
+
 @dataclass(frozen=True)
 class _Evidence:
     """What the transaction offers, computed once."""
@@ -337,8 +346,7 @@ class _Evidence:
 
     @classmethod
     def of(cls, tx: Transaction) -> _Evidence:
-        parts = [tx.structured_reference or "", tx.remittance or "", tx.end_to_end_id or ""]
-        text = "\n".join(p for p in parts if p)
+        text = search_text(tx)
         return cls(
             frozenset(structured_references(text)),
             frozenset(text_keys(text)),

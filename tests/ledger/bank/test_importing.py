@@ -279,6 +279,76 @@ def test_a_returned_transfer_puts_the_order_back_into_dunning(card_merchant, add
     assert _tx("Retoure AK-10009").state == "reversed"
 
 
+def test_a_transfer_and_its_return_in_one_file(card_merchant, add_order):
+    """The matcher books a batch's payments together (lifecycle.PaymentBatch); a return later
+    in the same batch still finds the payment it takes back."""
+    order = add_order(card_merchant, "AK-10011")
+    summary = _import(
+        card_merchant,
+        Booking(Decimal("80.00"), TODAY, name="Kunde AK-10011", remittance="AK-10011",
+                end_to_end="E2E-11"),
+        Booking(Decimal("80.00"), TODAY, credit=False, remittance="Retoure AK-10011",
+                end_to_end="E2E-11", return_reason="MS03"),
+    )  # fmt: skip
+    assert summary.matched == 2
+    db.session.refresh(order)
+    assert order.status == "unpaid" and order.paid_total == 0
+    assert (_tx("AK-10011").state, _tx("Retoure AK-10011").state) == ("matched", "reversed")
+    payment = db.session.scalar(select(LedgerEntry).where(LedgerEntry.kind == EntryKind.PAYMENT))
+    reversal = db.session.scalar(
+        select(LedgerEntry).where(LedgerEntry.kind == EntryKind.PAYMENT_REVERSAL)
+    )
+    assert reversal.reverses_id == payment.id
+
+
+def test_a_batch_of_payments_does_what_each_payment_does(card_merchant, add_order):
+    """Booked together, each payment still withdraws the paid order's waiting reminders, moves
+    the next due date as a payment on its own would, is audited, and its assignment points at
+    its ledger entry."""
+    from ledger import outbox, scheduling
+    from ledger.models import AuditEntry, OutboxMessage
+
+    paid = add_order(card_merchant, "AK-10021")
+    partly = add_order(card_merchant, "AK-10022")
+    untouched = add_order(card_merchant, "AK-10023")
+    waiting = [
+        outbox.add(card_merchant.id, "email", "reminder", "k@example.de", order_id=order.id)
+        for order in (paid, untouched)
+    ]
+    partly.next_due_on = None  # stale: the payment's refresh must set it
+    db.session.commit()
+    summary = _import(
+        card_merchant,
+        Booking(Decimal("80.00"), TODAY, name="Kunde AK-10021", remittance="AK-10021"),
+        Booking(Decimal("30.00"), TODAY, reference=partly.payment_reference),
+    )
+    assert summary.matched == 2
+    for message in waiting:
+        db.session.refresh(message)
+    assert [m.state for m in waiting] == ["cancelled", "pending"]
+    assert waiting[0].last_error == "the order was paid"
+    db.session.refresh(partly)
+    computed = partly.next_due_on
+    assert partly.status == "partially_paid" and computed is not None
+    scheduling.refresh_next_due(partly)  # what a payment on its own leaves behind
+    assert partly.next_due_on == computed
+    audited = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "payment.recorded").order_by(AuditEntry.id)
+    ).all()
+    assert [(a.order_id, a.detail["amount"], a.detail["source"]) for a in audited] == [
+        (paid.id, "80.00", "bank"),
+        (partly.id, "30.00", "bank"),
+    ]
+    for assignment in db.session.scalars(select(PaymentAssignment)):
+        entry = db.session.get(LedgerEntry, assignment.entry_id)
+        assert (entry.order_id, entry.amount, entry.reference) == (
+            assignment.order_id,
+            assignment.amount,
+            f"bank:{assignment.transaction_id}",
+        )
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) == 2
+
+
 def test_what_is_not_clear_waits_in_the_inbox(card_merchant, add_order):
     add_order(card_merchant, "AK-10010")
     add_order(card_merchant, "BK-10010")

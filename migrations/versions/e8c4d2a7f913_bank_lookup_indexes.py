@@ -1,0 +1,32 @@
+"""indexes: orders whose reference keys are stale (each bank import looks for them), ledger
+entries by the entry they reverse (each return looks whether a payment was reversed already)
+
+Revision ID: e8c4d2a7f913
+Revises: d7b3a9c1e2f5
+Create Date: 2026-11-30 19:30:00
+
+"""
+from alembic import op
+
+
+revision = 'e8c4d2a7f913'
+down_revision = 'd7b3a9c1e2f5'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_index(
+        'ix_orders_merchant_references_version',
+        'orders',
+        ['merchant_id', 'references_version'],
+        unique=False,
+    )
+    op.create_index(
+        'ix_ledger_entries_reverses_id', 'ledger_entries', ['reverses_id'], unique=False
+    )
+
+
+def downgrade():
+    op.drop_index('ix_ledger_entries_reverses_id', table_name='ledger_entries')
+    op.drop_index('ix_orders_merchant_references_version', table_name='orders')
