@@ -468,6 +468,57 @@ def make_app(orders: int, keep: bool):
         return app, merchant_id, engine
 
 
+def _time_phases() -> dict[str, float]:
+    """Time the import's parts (read, store, match) as it calls them: seconds by part, filled
+    in while the import runs."""
+    from ledger.bank import importing, matching
+
+    phases: dict[str, float] = {}
+    for name, module, attribute in (
+        ("read", importing, "read_bank_file"),
+        ("store", importing, "_store"),
+        ("match", matching, "match_new"),
+    ):
+        phases[name] = 0.0
+        setattr(module, attribute, _timed(getattr(module, attribute), phases, name))
+    return phases
+
+
+def _count_statements(engine) -> Counter:
+    """Statements sent to the database from now on, by their first word (an executemany is
+    one), a figure the machine's speed does not move."""
+    from sqlalchemy import event
+
+    counts: Counter = Counter()
+
+    def count(conn, cursor, statement, params, context, executemany):
+        verb = " ".join(statement.split()[:3]).upper()
+        counts[f"{verb} (executemany)" if executemany else verb] += 1
+        conn.info["bench_started"] = time.perf_counter()
+
+    def took(conn, cursor, statement, params, context, executemany):
+        verb = " ".join(statement.split()[:3]).upper()
+        SECONDS[verb] += time.perf_counter() - conn.info.pop("bench_started")
+
+    event.listen(engine, "before_cursor_execute", count)
+    event.listen(engine, "after_cursor_execute", took)
+    return counts
+
+
+SECONDS: Counter = Counter()
+
+
+def _timed(function, phases: dict[str, float], name: str):
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            phases[name] += time.perf_counter() - start
+
+    return timed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1_000_000)
@@ -499,9 +550,12 @@ def main() -> None:
 
             profiler = cProfile.Profile()
             profiler.enable()
+        phases = _time_phases()
+        statements = _count_statements(db.engine)
         start = time.perf_counter()
         summary = import_file(merchant, data, "bench.xml", "cli", "bench", TODAY)
         total = time.perf_counter() - start
+        statements = dict(statements)
         if profiler:
             profiler.disable()
             profiler.dump_stats(args.profile)
@@ -514,6 +568,21 @@ def main() -> None:
     print(f"  {summary.line()}")
     print(f"  parse alone (median of 3): {floor:.2f} s")
     print(f"  import (parse + store + match): {total:.2f} s = {total / floor:.1f} x the parse")
+    print(
+        "  of which: "
+        + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in phases.items())
+        + f", the rest {total - sum(phases.values()):.2f} s"
+    )
+    sent = sum(statements.values())
+    print(
+        f"  database round trips: {sent:,} ("
+        + ", ".join(f"{n:,} {kind}" for kind, n in sorted(statements.items(), key=lambda x: -x[1]))
+        + ")"
+    )
+    print(
+        "  time in the database driver: "
+        + ", ".join(f"{verb} {t:.2f} s" for verb, t in SECONDS.most_common(8))
+    )
     columns = [
         "transactions",
         "correct auto",
