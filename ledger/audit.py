@@ -34,4 +34,5 @@ def record_many(rows: list[dict]) -> None:
     """Many entries (`values`) in one INSERT, without an object each (the bank matcher books
     thousands of payments per import)."""
     if rows:
-        db.session.execute(insert(AuditEntry).execution_options(render_nulls=True), rows)
+        # the table, not the entity: Core's executemany, without the ORM's bulk machinery
+        db.session.connection().execute(insert(AuditEntry.__table__), rows)

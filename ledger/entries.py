@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from ledger.db import db
-from ledger.models import EntryKind, LedgerEntry, Order
+from ledger.models import EntryKind, LedgerEntry, Order, utcnow
 from ledger.money import ZERO
 
 # Which cached sum an entry kind moves, and in which direction.
@@ -44,8 +44,10 @@ def post(
     note: str | None = None,
     reverses: LedgerEntry | None = None,
     event_id: int | None = None,
+    into: list[LedgerEntry] | None = None,
 ) -> LedgerEntry:
-    """Append an entry and move the order's cached sum with it (same transaction)."""
+    """Append an entry and move the order's cached sum with it (same transaction). `into`:
+    collect the entry there instead of adding it to the session; `write_many` inserts it."""
     entry = LedgerEntry(
         merchant_id=order.merchant_id,
         order_id=order.id,
@@ -60,10 +62,31 @@ def post(
         event_id=event_id,
         actor=actor,
     )
-    db.session.add(entry)
+    if into is None:
+        db.session.add(entry)
+    else:
+        into.append(entry)
     field, sign = CACHE[EntryKind(kind)]
     setattr(order, field, (getattr(order, field) or ZERO) + sign * amount)
     return entry
+
+
+def write_many(pending: list[LedgerEntry]) -> None:
+    """Insert the entries `post(..., into=…)` collected, with one statement (the ORM would
+    handle each as an object of its unit of work); each entry gets its id. They stay out of
+    the session: whoever needs them as rows reads them back."""
+    if not pending:
+        return
+    table = LedgerEntry.__table__
+    columns = [column.key for column in table.columns if column.key != "id"]
+    now = utcnow()
+    for entry in pending:
+        entry.created_at = entry.created_at or now
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    rows = [{key: getattr(entry, key) for key in columns} for entry in pending]
+    ids = db.session.connection().execute(statement, rows).scalars().all()
+    for entry, entry_id in zip(pending, ids, strict=True):
+        entry.id = entry_id
 
 
 def total(order_id: int, kind: EntryKind) -> Decimal:

@@ -456,6 +456,7 @@ def record_payment(
         return existing, False
     if reason := payment_refusal(order, amount):
         raise Refused(reason)
+    into = batch.entries if batch is not None else None
     if allowance is not None:
         kind, rest = allowance
         if (
@@ -464,7 +465,15 @@ def record_payment(
         ):
             raise Refused(f"an allowance is a discount or write-off of at most {order.open_amount}")
         entries.post(
-            order, kind, rest, paid_on, cause.source, cause.actor, reference=reference, note=note
+            order,
+            kind,
+            rest,
+            paid_on,
+            cause.source,
+            cause.actor,
+            reference=reference,
+            note=note,
+            into=into,
         )
     entry = entries.post(
         order,
@@ -475,6 +484,7 @@ def record_payment(
         cause.actor,
         reference=reference,
         note=note,
+        into=into,
     )
     if batch is None:
         db.session.flush()
@@ -482,6 +492,8 @@ def record_payment(
     order.payment_claimed_on = None
     if order.status == Status.CANCELLED and not order.paid_after_cancellation:
         order.paid_after_cancellation = True
+        if batch is not None:  # the digest line names the entry: it needs its id now
+            batch.write_entries()
         _tell_accounting(order, cause, entry)
     audited = audit.values(
         order.merchant_id,
@@ -519,6 +531,7 @@ class PaymentBatch:
         self._touched: dict[int, Order] = {}
         self._audited: list[dict] = []
         self._books: dict[int, Rulebook] = {}
+        self.entries: list[LedgerEntry] = []  # booked, not written yet (entries.write_many)
 
     def expect(self, order_ids, source: str, references) -> None:
         """Read, in one query, the payments `source` booked already under these references
@@ -554,6 +567,11 @@ class PaymentBatch:
     def withdraw_messages(self, order: Order, reason: str) -> None:
         self._withdraw.setdefault(reason, set()).add(order.id)
 
+    def write_entries(self) -> None:
+        """Insert the ledger entries booked so far; each gets its id."""
+        entries.write_many(self.entries)
+        self.entries = []
+
     def book(self, merchant_id: int) -> Rulebook:
         """The merchant's active rules, read once per batch."""
         if merchant_id not in self._books:
@@ -567,6 +585,7 @@ class PaymentBatch:
         with db.session.no_autoflush:
             scheduling.refresh_next_due_many(list(self._touched.values()), self.book)
         write_orders(list(self._touched.values()))
+        self.write_entries()
         db.session.flush()
         audit.record_many(self._audited)
         for reason, ids in self._withdraw.items():
@@ -621,8 +640,6 @@ def write_orders(orders: list[Order]) -> None:
 def _tell_accounting(order: Order, cause: Cause, entry: LedgerEntry) -> None:
     """A line in the next accounting digest (a notify event the digest picks up)."""
     merchant = order.merchant or db.session.get(Merchant, order.merchant_id)
-    if entry.id is None:  # booked in a PaymentBatch: the step key names the entry
-        db.session.flush()
     db.session.add(
         DunningEvent(
             merchant_id=order.merchant_id,

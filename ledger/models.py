@@ -288,6 +288,14 @@ class LedgerEntry(db.Model):
             sqlite_where=sql_text("kind = 'payment' AND reference IS NOT NULL"),
             postgresql_where=sql_text("kind = 'payment' AND reference IS NOT NULL"),
         ),
+        # "Is this payment reversed already?", and the foreign key's own checks; only the
+        # reversals, so the payments, fees and charges add nothing to it.
+        Index(
+            "ix_ledger_entries_reverses_id",
+            "reverses_id",
+            sqlite_where=sql_text("reverses_id IS NOT NULL"),
+            postgresql_where=sql_text("reverses_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -300,8 +308,7 @@ class LedgerEntry(db.Model):
     source: Mapped[str] = mapped_column(String(20))
     reference: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(String(500))
-    # indexed: "is this payment reversed already?", and the foreign key's own checks
-    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
     event_id: Mapped[int | None] = mapped_column(
         ForeignKey("dunning_events.id", use_alter=True, name="fk_ledger_entries_event")
     )

@@ -31,7 +31,7 @@ from ledger.models import (
     TransactionState,
 )
 
-BATCH = 200
+BATCH = 500
 MATCHER = "matcher"
 # Statuses whose orders a payment may be for: open ones, and cancelled ones (paid after
 # cancellation); a paid order gets a second payment only by a person's choice.
@@ -101,8 +101,8 @@ class _BatchContext:
         _write_decisions([row for row in self.rows if row.state != TransactionState.NEW])
         self.payments.finish()
         if self._assigned:
-            db.session.execute(
-                insert(PaymentAssignment).execution_options(render_nulls=True),
+            db.session.connection().execute(
+                insert(PaymentAssignment.__table__),
                 [values | {"entry_id": entry.id} for values, entry in self._assigned],
             )
         self._assigned = []

@@ -1,5 +1,6 @@
 """indexes: orders whose reference keys are stale (each bank import looks for them), ledger
-entries by the entry they reverse (each return looks whether a payment was reversed already)
+entries by the entry they reverse (each return looks whether a payment was reversed already;
+only reversals are in it)
 
 Revision ID: e8c4d2a7f913
 Revises: d7b3a9c1e2f5
@@ -7,6 +8,7 @@ Create Date: 2026-11-30 19:30:00
 
 """
 from alembic import op
+import sqlalchemy as sa
 
 
 revision = 'e8c4d2a7f913'
@@ -23,7 +25,12 @@ def upgrade():
         unique=False,
     )
     op.create_index(
-        'ix_ledger_entries_reverses_id', 'ledger_entries', ['reverses_id'], unique=False
+        'ix_ledger_entries_reverses_id',
+        'ledger_entries',
+        ['reverses_id'],
+        unique=False,
+        sqlite_where=sa.text('reverses_id IS NOT NULL'),
+        postgresql_where=sa.text('reverses_id IS NOT NULL'),
     )
 
 
