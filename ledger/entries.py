@@ -72,9 +72,10 @@ def post(
 
 
 def write_many(pending: list[LedgerEntry]) -> None:
-    """Insert the entries `post(..., into=…)` collected, with one statement (the ORM would
-    handle each as an object of its unit of work); each entry gets its id. They stay out of
-    the session: whoever needs them as rows reads them back."""
+    """Insert the entries `post(..., into=…)` collected, by one executemany (one statement on
+    PostgreSQL, row by row on SQLite, whose RETURNING has no promised order), without the
+    ORM's unit of work; each entry gets its id. They stay out of the session: whoever needs
+    them as rows reads them back. Defaults are applied here (created_at), not by Core."""
     if not pending:
         return
     table = LedgerEntry.__table__

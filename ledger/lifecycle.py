@@ -457,6 +457,12 @@ def record_payment(
     if reason := payment_refusal(order, amount):
         raise Refused(reason)
     into = batch.entries if batch is not None else None
+
+    def post(kind: EntryKind, value: Decimal) -> LedgerEntry:
+        return entries.post(
+            order, kind, value, paid_on, cause.source, cause.actor, reference, note, into=into
+        )
+
     if allowance is not None:
         kind, rest = allowance
         if (
@@ -464,28 +470,8 @@ def record_payment(
             or not 0 < rest <= order.open_amount
         ):
             raise Refused(f"an allowance is a discount or write-off of at most {order.open_amount}")
-        entries.post(
-            order,
-            kind,
-            rest,
-            paid_on,
-            cause.source,
-            cause.actor,
-            reference=reference,
-            note=note,
-            into=into,
-        )
-    entry = entries.post(
-        order,
-        EntryKind.PAYMENT,
-        amount,
-        paid_on,
-        cause.source,
-        cause.actor,
-        reference=reference,
-        note=note,
-        into=into,
-    )
+        post(kind, rest)
+    entry = post(EntryKind.PAYMENT, amount)
     if batch is None:
         db.session.flush()
     _transition(order, Event.PAYMENT, cause, batch=batch)
@@ -525,7 +511,9 @@ class PaymentBatch:
     anything reads the batch's payments back from the database)."""
 
     def __init__(self) -> None:
-        self._checked: set[tuple[str, str]] = set()  # (source, reference) read by `expect`
+        # what `expect` read: any of these orders with any of these (source, reference)
+        self._checked_orders: set[int] = set()
+        self._checked: set[tuple[str, str]] = set()
         self._payments: dict[tuple[int, str, str], LedgerEntry] = {}
         self._withdraw: dict[str, set[int]] = {}
         self._touched: dict[int, Order] = {}
@@ -548,15 +536,18 @@ class PaymentBatch:
                 )
             ):
                 self._payments[(entry.order_id, entry.source, entry.reference)] = entry
+        self._checked_orders.update(order_ids)
         self._checked.update((source, reference) for reference in references)
 
     def find_payment(self, order: Order, source: str, reference: str | None):
         if reference is None:
             return None
         key = (order.id, source, reference)
-        if key in self._payments or (source, reference) in self._checked:
+        if key in self._payments or (
+            order.id in self._checked_orders and (source, reference) in self._checked
+        ):
             return self._payments.get(key)
-        return find_payment(order, source, reference)
+        return find_payment(order, source, reference)  # not read by `expect`: ask
 
     def booked(self, order: Order, entry: LedgerEntry, audited: dict) -> None:
         if entry.reference is not None:

@@ -9,6 +9,7 @@ import re
 from collections import Counter, defaultdict
 from datetime import date
 from decimal import Decimal
+from functools import partial
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import defer
@@ -48,30 +49,33 @@ def match_new(ids: list[int], actor: str, today: date) -> Counter:
     is the scoring and the booking itself. The orders are filtered for each transaction when
     it comes up, so a payment sees what the batch's earlier ones booked."""
     counts: Counter = Counter()
-    merchants_indexed: set[int] = set()
+    indexed: set[int] = set()  # merchants whose orders' keys a committed batch brought up to date
     for start in range(0, len(ids), BATCH):
+        now_indexed: set[int] = set()
         batch = ids[start : start + BATCH]
-
-        def unit(batch=batch) -> Counter:
-            found: Counter = Counter()
-            rows = db.session.scalars(
-                select(BankTransaction)
-                .where(BankTransaction.id.in_(batch), BankTransaction.state == TransactionState.NEW)
-                .order_by(BankTransaction.id)
-                .options(defer(BankTransaction.raw))  # the bank's fields, for people to read
-            ).all()
-            for merchant_id in dict.fromkeys(row.merchant_id for row in rows):
-                if merchant_id not in merchants_indexed:
-                    index.ensure_indexed(merchant_id)
-                    merchants_indexed.add(merchant_id)
-            context = _BatchContext.of(rows)
-            for row in rows:
-                found[match_one(row, today, context)] += 1
-            context.settle()
-            return found
-
-        counts += lifecycle.retrying(unit)
+        counts += lifecycle.retrying(partial(_match_batch, batch, today, indexed, now_indexed))
+        indexed.update(now_indexed)  # only now: a retry's rollback undid an attempt's indexing
     return counts
+
+
+def _match_batch(batch: list[int], today: date, indexed: set[int], now_indexed: set[int]):
+    found: Counter = Counter()
+    rows = db.session.scalars(
+        select(BankTransaction)
+        .where(BankTransaction.id.in_(batch), BankTransaction.state == TransactionState.NEW)
+        .order_by(BankTransaction.id)
+        .options(defer(BankTransaction.raw))  # the bank's fields, for people to read
+    ).all()
+    now_indexed.clear()
+    for merchant_id in dict.fromkeys(row.merchant_id for row in rows):
+        if merchant_id not in indexed:
+            index.ensure_indexed(merchant_id)
+            now_indexed.add(merchant_id)
+    context = _BatchContext.of(rows)
+    for row in rows:
+        found[match_one(row, today, context)] += 1
+    context.settle()
+    return found
 
 
 class _BatchContext:
@@ -91,6 +95,7 @@ class _BatchContext:
         self.orders = orders
         self.payments = lifecycle.PaymentBatch()
         self._assigned: list[tuple[dict, LedgerEntry]] = []
+        self._written: set[int] = set()  # rows whose decision `settle` wrote already
 
     def assigned(self, values: dict, entry: LedgerEntry) -> None:
         self._assigned.append((values, entry))
@@ -98,7 +103,13 @@ class _BatchContext:
     def settle(self) -> None:
         """Write the payments, assignments and decisions made so far (an INSERT of the
         assignments, an UPDATE of the transactions: one statement each)."""
-        _write_decisions([row for row in self.rows if row.state != TransactionState.NEW])
+        decided = [
+            row
+            for row in self.rows
+            if row.state != TransactionState.NEW and row.id not in self._written
+        ]
+        _write_decisions(decided)
+        self._written.update(row.id for row in decided)
         self.payments.finish()
         if self._assigned:
             db.session.connection().execute(
@@ -385,7 +396,7 @@ def assign(
     if context is not None:
         context.assigned(values, entry)
     else:
-        db.session.add(PaymentAssignment(entry=entry, **values))
+        db.session.add(PaymentAssignment(entry_id=entry.id, **values))
     _set(row, TransactionState.MATCHED, reason)
 
 
