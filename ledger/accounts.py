@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from ledger.db import db
 from ledger.models import ApiToken, Merchant, User, utcnow
+from ledger.permissions import ROLES
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
@@ -56,6 +57,8 @@ def create_user(email: str, merchant: Merchant, password: str, role: str = "owne
     email = email.strip().lower()
     if not valid_email(email):
         raise AccountError(f"not an email address: {email!r}")
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r} (one of {', '.join(ROLES)})")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
     if db.session.scalar(select(User).where(func.lower(User.email) == email)):

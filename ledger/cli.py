@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 import rules
 from ledger import accounts, rulesets
 from ledger.db import db
+from ledger.permissions import ROLES
 
 
 def _merchant(name: str):
@@ -51,7 +52,14 @@ def user_group() -> None:
 @user_group.command("create")
 @click.argument("email")
 @click.option("--merchant", "merchant_name", required=True)
-@click.option("--role", type=click.Choice(["owner", "staff"]), default="owner", show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    default="owner",
+    show_default=True,
+    help="owner: everything; accountant: money and bank, no rules activation or users; "
+    "clerk: reminders, blocks, claims, no money; viewer: read only.",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext
 def user_create(email, merchant_name, role, password_stdin) -> None:

@@ -29,7 +29,19 @@ def _load_user(user_id: str) -> User | None:
 
 
 def init_portal(app: Flask) -> None:
-    from portal import api, api_docs, auth, bank, orders, outbox, rules_page, runs, security, ui
+    from portal import (
+        access,
+        api,
+        api_docs,
+        auth,
+        bank,
+        orders,
+        outbox,
+        rules_page,
+        runs,
+        security,
+        ui,
+    )
 
     # Ahead of the CSRF check, which reads the form: the statement upload's own size limit.
     app.before_request(bank.limit_upload)
@@ -44,4 +56,5 @@ def init_portal(app: Flask) -> None:
     for module in (auth, orders, rules_page, outbox, runs, bank):
         app.register_blueprint(module.bp)
     ui.register(app)
+    access.register(app)
     security.register(app)

@@ -1,0 +1,88 @@
+"""Every route of the portal and the action it takes (ledger.permissions): one table, checked
+before any view runs. A route missing from the table is refused to everybody (fail closed),
+and tests/portal/test_roles.py walks the URL map to prove each route refuses the roles that
+lack its action."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_login import current_user
+
+from ledger.permissions import Action, allowed
+
+# Routes that are not the portal's pages: the login itself, static files, and the API (its
+# bearer tokens are the shop's, checked in portal/api.py).
+PUBLIC = {"static", "auth.login", "auth.logout", "api_docs.page"}
+PUBLIC_BLUEPRINTS = {"api"}
+
+ROUTES: dict[str, Action] = {
+    "orders.index": Action.VIEW,
+    "orders.order_list": Action.VIEW,
+    "orders.detail": Action.VIEW,
+    "orders.remind": Action.DUNNING,
+    "orders.block": Action.DUNNING,
+    "orders.mark_overdue": Action.DUNNING,
+    "orders.cancel": Action.DUNNING,
+    "orders.mark_paid": Action.MONEY,
+    "orders.reactivate": Action.MONEY,
+    "orders.refund": Action.MONEY,
+    "orders.request_refund": Action.MONEY,
+    "orders.erase": Action.ERASE,
+    "outbox.message_list": Action.VIEW,
+    "outbox.retry": Action.DUNNING,
+    "runs.run_list": Action.VIEW,
+    "runs.progress": Action.VIEW,
+    "runs.run_now": Action.RUNS,
+    "bank.page": Action.VIEW,
+    "bank.transaction": Action.VIEW,
+    "bank.import_files": Action.BANK,
+    "bank.assign": Action.BANK,
+    "bank.split": Action.BANK,
+    "bank.not_for_us": Action.BANK,
+    "bank.refund": Action.BANK,
+    "rules_page.page": Action.VIEW,
+    "rules_page.check": Action.VIEW,  # checks, previews and forecasts change nothing
+    "rules_page.preview_today": Action.VIEW,
+    "rules_page.forecast": Action.VIEW,
+    "rules_page.order_timeline": Action.VIEW,
+    "rules_page.version_page": Action.VIEW,
+    "rules_page.progress": Action.VIEW,
+    "rules_page.save": Action.RULES_EDIT,
+    "rules_page.confirm_activation": Action.RULES_ACTIVATE,
+    "rules_page.activate": Action.RULES_ACTIVATE,
+}
+
+
+def is_public(endpoint: str | None) -> bool:
+    return endpoint in PUBLIC or (endpoint or "").split(".", 1)[0] in PUBLIC_BLUEPRINTS
+
+
+def permitted(action: str) -> bool:
+    """For templates: show a button only to those who may use it."""
+    return current_user.is_authenticated and allowed(current_user.role, Action(action))
+
+
+def _check():
+    endpoint = request.endpoint
+    if endpoint is None or is_public(endpoint) or not current_user.is_authenticated:
+        return None  # no route (404), not ours, or the blueprint's login check answers
+    action = ROUTES.get(endpoint)
+    if action is not None and allowed(current_user.role, action):
+        return None
+    return (
+        render_template(
+            "error.html",
+            status=403,
+            title="Not allowed",
+            message=(
+                "Your role does not allow this; nothing was changed. "
+                "The owner of your team can change your role."
+            ),
+        ),
+        403,
+    )
+
+
+def register(app: Flask) -> None:
+    app.before_request(_check)
+    app.add_template_global(permitted, "permitted")
