@@ -102,3 +102,20 @@ def test_a_viewer_sees_no_buttons_it_may_not_use(app, merchant_info, seed):
     clerk = _user(app, merchant_info, Role.CLERK)
     page = clerk.get("/orders/AK-7001").get_data(as_text=True)
     assert "Mark paid" not in page
+
+
+def test_user_create_takes_the_four_roles_and_refuses_others(app, merchant_info):
+    runner = app.test_cli_runner()
+    for role in Role:
+        result = runner.invoke(
+            args=["user", "create", f"{role}.cli@alpenkiste.example", "--merchant",
+                  merchant_info["name"], "--role", role.value, "--password-stdin"],
+            input=f"{PASSWORD}\n",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+    refused = runner.invoke(
+        args=["user", "create", "x@alpenkiste.example", "--merchant", merchant_info["name"],
+              "--role", "staff", "--password-stdin"],
+        input=f"{PASSWORD}\n",
+    )  # fmt: skip
+    assert refused.exit_code != 0 and "staff" in refused.output
