@@ -5,9 +5,10 @@ BIN     := $(VENV)/bin
 PIP     := $(BIN)/pip
 MW      := $(BIN)/mahnwerk
 HTMX    := static/vendor/htmx.min.js
+CATALOG := translations/de/LC_MESSAGES/messages.mo
 APT_GET := $(shell command -v apt-get 2>/dev/null)
 
-.PHONY: run test test-servers lint format bench clean
+.PHONY: run test test-servers lint format bench clean i18n-update
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -28,17 +29,27 @@ $(HTMX): package.json
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
 
+# The portal's German catalog, compiled from the committed messages.po (the .mo is not committed).
+$(CATALOG): translations/de/LC_MESSAGES/messages.po | $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -d translations
+
+# After adding or changing portal strings: extract them, merge them into the German catalog,
+# then translate the new entries in messages.po (tests/portal/test_i18n.py finds any left).
+i18n-update: $(VENV)/.installed-dev
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i translations/messages.pot -d translations
+
 # Debian's chromium for the browser tests (Playwright drives it; it downloads no browser).
 /usr/bin/chromium:
 	@[ -n "$(APT_GET)" ] || { echo "please install chromium at /usr/bin/chromium"; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-run: $(VENV)/.installed $(HTMX)
+run: $(VENV)/.installed $(HTMX) $(CATALOG)
 	$(MW) db upgrade
 	$(MW) demo
 	$(MW) serve
 
-test: $(VENV)/.installed-dev $(HTMX) /usr/bin/chromium
+test: $(VENV)/.installed-dev $(HTMX) $(CATALOG) /usr/bin/chromium
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev
@@ -54,4 +65,4 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/rules.py
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor .pytest_cache
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache $(CATALOG)

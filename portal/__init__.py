@@ -35,6 +35,7 @@ def init_portal(app: Flask) -> None:
         api_docs,
         auth,
         bank,
+        i18n,
         orders,
         outbox,
         rules_page,
@@ -55,6 +56,7 @@ def init_portal(app: Flask) -> None:
     app.register_blueprint(api_docs.bp)  # GET /api/docs, the API contract for people
     for module in (auth, orders, rules_page, outbox, runs, bank):
         app.register_blueprint(module.bp)
+    i18n.register(app)
     ui.register(app)
     access.register(app)
     security.register(app)

@@ -16,6 +16,7 @@ PUBLIC = {"static", "auth.login", "auth.logout", "api_docs.page"}
 PUBLIC_BLUEPRINTS = {"api"}
 
 ROUTES: dict[str, Action] = {
+    "auth.language": Action.VIEW,  # one's own language
     "orders.index": Action.VIEW,
     "orders.order_list": Action.VIEW,
     "orders.detail": Action.VIEW,

@@ -8,10 +8,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from ledger import accounts, throttle
+from ledger import accounts, audit, throttle
 from ledger.db import db
 from ledger.models import utcnow
 from portal import GENERATION_KEY, login_manager
+from portal.i18n import LANGUAGES
 
 bp = Blueprint("auth", __name__)
 
@@ -27,6 +28,22 @@ def require_login():
         response.headers["HX-Redirect"] = url_for("auth.login")
         return response
     return login_manager.unauthorized()
+
+
+@bp.post("/account/language")
+def language():
+    """The user's own choice of the portal's language (any role may make it)."""
+    if not current_user.is_authenticated:
+        return require_login()
+    chosen = request.form.get("language", "")
+    if chosen in LANGUAGES:
+        current_user.language = chosen
+        audit.record(
+            current_user.merchant_id, f"user:{current_user.email}", "user.language", None,
+            language=chosen,
+        )  # fmt: skip
+        db.session.commit()
+    return redirect(_safe_next(request.form.get("next")) or url_for("orders.order_list"))
 
 
 def _safe_next(target: str | None) -> str | None:

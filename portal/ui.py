@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
 from math import ceil
 
 from flask import Flask, abort, make_response, render_template, request, url_for
@@ -13,7 +11,6 @@ from jinja2_fragments.flask import render_block
 
 from ledger import lifecycle
 from ledger.models import Merchant
-from ledger.money import format_money
 
 PAGE_SIZE = 50
 
@@ -92,23 +89,6 @@ def paginate(session, query, count_query, number: int, size: int = PAGE_SIZE) ->
     return Page(rows, total, number, size)
 
 
-def _money(amount: Decimal | None, currency: str = "EUR") -> str:
-    if amount is None:
-        return "—"
-    language = "de"
-    if current_user and current_user.is_authenticated:
-        language = current_user.merchant.language or "de"
-    return format_money(amount, currency, language)
-
-
-def _day(value: date | datetime | None) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return value.isoformat()
-
-
 def _non_empty(values: dict) -> dict:
     """Filter values worth keeping in a URL (pager links)."""
     return {key: value for key, value in values.items() if value}
@@ -125,10 +105,8 @@ def _error_page(status: int, title: str, message: str):
 def register(app: Flask) -> None:
     """Filters, globals and error pages shared by every page (the blueprints are registered by
     portal.init_portal; this module imports none of them)."""
-    app.add_template_filter(_money, "money")
     # Templates show an action only where the order lifecycle's transition table allows it.
     app.add_template_global(lifecycle.can, "can")
-    app.add_template_filter(_day, "day")
     app.add_template_filter(_label, "label")
     app.add_template_filter(_non_empty, "non_empty")
 

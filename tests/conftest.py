@@ -17,6 +17,7 @@ from email import policy
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from app import create_app
@@ -82,6 +83,19 @@ def _migrate(app) -> None:
         upgrade()
 
 
+def pytest_sessionstart(session):
+    """The German catalog compiled as `make` does, when messages.po is newer than its .mo (a
+    plain `pytest` after editing translations)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    po = Path(__file__).resolve().parents[1] / "translations/de/LC_MESSAGES/messages.po"
+    mo = po.with_suffix(".mo")
+    if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+        with po.open("rb") as source, mo.open("wb") as target:
+            write_mo(target, read_po(source, locale="de"))
+
+
 @pytest.fixture(scope="session")
 def database_template(tmp_path_factory, redis_url):
     """Run the real migrations once: into a SQLite file to copy, or into the PostgreSQL database."""
@@ -97,6 +111,15 @@ def database_template(tmp_path_factory, redis_url):
     path = instance / "template.db"
     _migrate(create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "REDIS_URL": redis_url}))
     return path
+
+
+class EnglishClient(FlaskClient):
+    """The portal speaks German unless the browser asks otherwise; the tests read English
+    pages unless they send their own Accept-Language (tests/portal/test_i18n.py does)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
 
 
 @pytest.fixture
@@ -117,6 +140,7 @@ def app(tmp_path, monkeypatch, database_template, redis_url, mail_sink):
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
     mail_sink.clear()
     app = create_app(config)
+    app.test_client_class = EnglishClient
     yield app
     from ledger.db import db
 

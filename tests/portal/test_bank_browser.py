@@ -74,7 +74,7 @@ def test_upload_a_statement_assign_a_suggestion_and_see_the_order_paid(live_serv
     assert "2 transactions, 2 new, 0 known, 1 matched, 1 suggested, 0 unmatched" in good
     assert "notes.txt refused:" in result.locator("li.import-refused").inner_text()
     assert page.url == f"{live_server}/bank"  # swapped in place by bank.js
-    assert "2026-10-05" in page.locator("#accounts").inner_text()  # bank data as of
+    assert "Oct 5, 2026" in page.locator("#accounts").inner_text()  # bank data as of
     assert "october.xml" in page.locator("#history").inner_text()
 
     inbox = page.locator("#inbox-results")

@@ -140,7 +140,7 @@ def test_order_page_shows_the_order(portal, seed, merchant_info):
     seed(merchant_info["id"], [order_body("AK-1", name="Anna Schmidt", amount="1234.50")])
     text = portal.get("/orders/AK-1").get_data(as_text=True)
     assert "Order AK-1" in text and "Anna Schmidt" in text
-    assert "1.234,50 €" in text
+    assert "€1,234.50" in text  # the English page (German: tests/portal/test_i18n.py)
     assert "2026-10-01" in text
     assert "No rules are active" in text
     assert "order.created" in text  # the audit trail
@@ -153,7 +153,7 @@ def test_mark_paid(app, portal, seed, merchant_info):
     assert response.status_code == 200
     text = response.get_data(as_text=True)
     assert text.lstrip().startswith('<div id="order"')
-    assert "Recorded a payment of 80,00 €" in text
+    assert "Recorded a payment of €80.00" in text
     order = load(app, "AK-1")
     assert order.status == "paid" and order.paid_total == 80
     assert "payment.recorded" in audit_actions(app, "AK-1")
