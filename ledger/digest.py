@@ -13,20 +13,20 @@ from sqlalchemy.orm import aliased, selectinload
 
 from ledger import outbox
 from ledger.db import db
-from ledger.messages import digest
+from ledger.messages import digest, done_word
 from ledger.models import DunningEvent, Merchant
 from ledger.money import format_money
 from rules.actions import SPECS
 
-# What the digest's "what" column says a step did ("cancelled, notified").
-DONE_WORDS = {kind: spec.done for kind, spec in SPECS.items() if kind != "notify"}
+# The steps whose actions the digest's "what" column names ("storniert, benachrichtigt").
+DONE_KINDS = [kind for kind in SPECS if kind != "notify"]
 PAID_AFTER_CANCELLATION = "paid_after_cancellation/"
 
 
-def _special(event: DunningEvent) -> str:
+def _special(event: DunningEvent, language: str | None) -> str:
     if event.step_key.startswith(PAID_AFTER_CANCELLATION):
-        return "paid after cancellation: reactivate the order or refund the payment"
-    return "notified"
+        return done_word("paid_after_cancellation", language)
+    return done_word("notify", language)
 
 
 ROWS_IN_BODY = 200  # a longer digest lists these and carries every row as a CSV attachment
@@ -87,7 +87,7 @@ def _unsent(merchant_id: int):
 def _rows(merchant: Merchant, message_id: int) -> list[dict]:
     """The digest's rows: its events, each with what its step did (one joined query)."""
     claimed = aliased(DunningEvent)
-    done: dict[tuple[int, str], list[str]] = defaultdict(list)
+    done: dict[tuple[int, str], list[str]] = defaultdict(list)  # (order, step) -> actions
     for order_id, step_key, action in db.session.execute(
         select(DunningEvent.order_id, DunningEvent.step_key, DunningEvent.action)
         .join(
@@ -95,10 +95,10 @@ def _rows(merchant: Merchant, message_id: int) -> list[dict]:
             (claimed.order_id == DunningEvent.order_id)
             & (claimed.step_key == DunningEvent.step_key),
         )
-        .where(claimed.digest_message_id == message_id, DunningEvent.action.in_(DONE_WORDS))
+        .where(claimed.digest_message_id == message_id, DunningEvent.action.in_(DONE_KINDS))
         .order_by(DunningEvent.id)
     ):
-        done[(order_id, step_key)].append(DONE_WORDS[action])
+        done[(order_id, step_key)].append(done_word(action, merchant.language))
     events = db.session.scalars(
         select(DunningEvent)
         .where(DunningEvent.digest_message_id == message_id)
@@ -123,5 +123,5 @@ def _digest_row(merchant: Merchant, event: DunningEvent, what: dict) -> dict:
         "customer": order.customer_name,
         "amount": format_money(order.amount, order.currency, merchant.language),
         "days_unpaid": (event.decided_on - order.ordered_on).days,
-        "what": ", ".join(what[(order.id, event.step_key)]) or _special(event),
+        "what": ", ".join(what[(order.id, event.step_key)]) or _special(event, merchant.language),
     }

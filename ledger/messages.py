@@ -35,6 +35,69 @@ DIGEST_SUBJECTS = {
 }
 
 
+# What the digest's "what" column says a step did, in the merchant's language (the rules'
+# own English words are rules.actions.SPECS[kind].done).
+DONE_WORDS = {
+    "de": {
+        "remind": "erinnert",
+        "cancel": "storniert",
+        "mark_overdue": "als überfällig markiert",
+        "notify": "benachrichtigt",
+        "release_reservation": "Reservierung freigegeben",
+        "hand_over_to_collection": "an das Inkasso übergeben",
+        "charge_interest": "Zinsen berechnet",
+        "send_webhook": "Webhook gesendet",
+        "paid_after_cancellation": (
+            "nach der Stornierung bezahlt: Bestellung reaktivieren oder Zahlung erstatten"
+        ),
+    },
+    "en": {
+        "remind": "reminded",
+        "cancel": "cancelled",
+        "mark_overdue": "marked overdue",
+        "notify": "notified",
+        "release_reservation": "reservation released",
+        "hand_over_to_collection": "handed over to collection",
+        "charge_interest": "interest charged",
+        "send_webhook": "webhook sent",
+        "paid_after_cancellation": (
+            "paid after cancellation: reactivate the order or refund the payment"
+        ),
+    },
+    "fr": {
+        "remind": "relancé",
+        "cancel": "annulé",
+        "mark_overdue": "marqué en retard",
+        "notify": "notifié",
+        "release_reservation": "réservation libérée",
+        "hand_over_to_collection": "transmis au recouvrement",
+        "charge_interest": "intérêts facturés",
+        "send_webhook": "webhook envoyé",
+        "paid_after_cancellation": (
+            "payé après l'annulation : réactiver la commande ou rembourser le paiement"
+        ),
+    },
+    "it": {
+        "remind": "sollecitato",
+        "cancel": "annullato",
+        "mark_overdue": "segnato come scaduto",
+        "notify": "notificato",
+        "release_reservation": "prenotazione liberata",
+        "hand_over_to_collection": "affidato al recupero crediti",
+        "charge_interest": "interessi addebitati",
+        "send_webhook": "webhook inviato",
+        "paid_after_cancellation": (
+            "pagato dopo l'annullamento: riattivare l'ordine o rimborsare il pagamento"
+        ),
+    },
+}
+
+
+def done_word(kind: str, language: str | None) -> str:
+    """The digest's word for what a step (or a payment after cancellation) did."""
+    return DONE_WORDS[_lang(language)][kind]
+
+
 def _lang(language: str | None) -> str:
     return language if language in LANGUAGES else "de"
 

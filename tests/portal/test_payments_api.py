@@ -209,7 +209,7 @@ def test_a_payment_after_cancellation_is_kept_flagged_reported_and_reactivated(a
         assert digests[0].recipient == "buchhaltung@example.com"
         assert digests[0].payload["orders"] == ["AK-1"]
         lines = [line for line in digests[0].body.splitlines() if "AK-1" in line]
-        assert len(lines) == 1 and "paid after cancellation" in lines[0], digests[0].body
+        assert len(lines) == 1 and "nach der Stornierung bezahlt" in lines[0], digests[0].body
         # …once: the next run has nothing new to say about it.
         dunning.execute(merchant, today_for(merchant))
         assert (
