@@ -6,13 +6,15 @@ from math import ceil
 from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from ledger import accounts, audit, throttle
 from ledger.db import db
 from ledger.models import utcnow
 from portal import GENERATION_KEY, login_manager
-from portal.i18n import LANGUAGES
+from portal.i18n import LANGUAGES, day
 
 bp = Blueprint("auth", __name__)
 
@@ -60,10 +62,13 @@ def _safe_next(target: str | None) -> str | None:
 
 def _lockout_message(lock: throttle.Lock) -> str:
     minutes = max(ceil((lock.until - utcnow()).total_seconds() / 60), 1)
-    return (
-        "Too many failed logins. Logging in is blocked until "
-        f"{lock.until:%Y-%m-%d %H:%M} UTC (in {minutes} minute{'s' if minutes != 1 else ''}); "
-        "please try again then."
+    return ngettext(
+        "Too many failed logins. Logging in is blocked until %(time)s (in %(num)d minute); "
+        "please try again then.",
+        "Too many failed logins. Logging in is blocked until %(time)s (in %(num)d minutes); "
+        "please try again then.",
+        minutes,
+        time=day(lock.until),
     )
 
 
@@ -86,7 +91,7 @@ def login():
         email = request.form.get("email", "").strip()
         password = request.form.get("password", "")
         if not email or not password:
-            error = "Please enter your email address and your password."
+            error = _("Please enter your email address and your password.")
             status = 401
         else:
             address = request.remote_addr
@@ -107,7 +112,7 @@ def login():
                 db.session.commit()
                 if lock is not None:
                     return _locked(lock, email, next_url)
-                error = "Wrong email address or password."
+                error = _("Wrong email address or password.")
                 status = 401
             else:
                 throttle.record_success(email, address)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -58,11 +60,19 @@ def _inbox_filters(args) -> tuple[dict, list[str]]:
     errors = []
     state = args.get("state", "").strip()
     if state and state not in STATES:
-        errors.append(f"Unknown state {state!r}; showing all waiting payments.")
+        errors.append(
+            _("Unknown state %(state)s; showing all waiting payments.", state=repr(state))
+        )
         state = ""
     q = args.get("q", "").strip()
     if len(q) > MAX_SEARCH:
-        errors.append(f"The search was cut to its first {MAX_SEARCH} characters.")
+        errors.append(
+            ngettext(
+                "The search was cut to its first %(num)d character.",
+                "The search was cut to its first %(num)d characters.",
+                MAX_SEARCH,
+            )
+        )
         q = q[:MAX_SEARCH]
     try:
         number = max(int(args.get("page", "1")), 1)
@@ -142,8 +152,10 @@ def _import_one(upload) -> dict:
     if len(data) > importing.MAX_BYTES:
         return {
             "filename": filename,
-            "error": f"the file is larger than {_megabytes(importing.MAX_BYTES)}; "
-            "nothing of it was stored",
+            "error": _(
+                "the file is larger than %(size)s; nothing of it was stored",
+                size=_megabytes(importing.MAX_BYTES),
+            ),
         }
     try:
         summary = importing.import_file(
@@ -151,14 +163,19 @@ def _import_one(upload) -> dict:
         )
     except importing.ImportRefused as exc:
         db.session.rollback()
-        return {"filename": filename, "error": f"{exc}; nothing of it was stored"}
+        return {
+            "filename": filename,
+            "error": _("%(reason)s; nothing of it was stored", reason=exc),
+        }
     except Exception:  # a reader's or matcher's bug must not lose the other files' results
         db.session.rollback()
         current_app.logger.exception("bank import of %r failed", filename)
         return {
             "filename": filename,
-            "error": "an internal error stopped the import of this file (it is logged); "
-            "check the import history before sending it again",
+            "error": _(
+                "an internal error stopped the import of this file (it is logged); "
+                "check the import history before sending it again"
+            ),
         }
     return {"filename": filename, "summary": summary}
 
@@ -167,10 +184,16 @@ def _import_one(upload) -> dict:
 def import_files():
     uploads = [f for f in request.files.getlist("files") if f and f.filename]
     if not uploads:
-        return _import_answer([], "Choose at least one statement file to upload.", 422)
+        return _import_answer([], _("Choose at least one statement file to upload."), 422)
     if len(uploads) > MAX_FILES:
         return _import_answer(
-            [], f"At most {MAX_FILES} files at once, please; nothing was imported.", 422
+            [],
+            ngettext(
+                "At most %(num)d file at once, please; nothing was imported.",
+                "At most %(num)d files at once, please; nothing was imported.",
+                MAX_FILES,
+            ),
+            422,
         )
     results = [_import_one(upload) for upload in uploads]
     return _import_answer(results)
@@ -185,10 +208,11 @@ def _import_answer(results: list[dict], error: str | None = None, status: int = 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(_exc):
     db.session.rollback()
-    message = (
-        f"The upload is too large: at most {_megabytes(UPLOAD_BYTES)} in one go, and "
-        f"{_megabytes(importing.MAX_BYTES)} per file. Nothing was imported; send fewer "
-        "files at a time."
+    message = _(
+        "The upload is too large: at most %(total)s in one go, and %(per_file)s per file. "
+        "Nothing was imported; send fewer files at a time.",
+        total=_megabytes(UPLOAD_BYTES),
+        per_file=_megabytes(importing.MAX_BYTES),
     )
     if request.endpoint != "bank.import_files" or not current_user.is_authenticated:
         return message, 413
@@ -201,7 +225,7 @@ def _too_large(_exc):
 def _own_transaction(transaction_id: int):
     row = inbox.transaction(current_user.merchant_id, transaction_id)
     if row is None:
-        abort(404, "There is no such bank transaction.")
+        abort(404, _("There is no such bank transaction."))
     return row
 
 
@@ -249,13 +273,13 @@ def parse_amount(text: str) -> Decimal:
     try:
         amount = Decimal(value)
     except InvalidOperation:
-        raise ValueError(f"{text.strip()!r} is not an amount") from None
+        raise ValueError(_("%(text)s is not an amount", text=repr(text.strip()))) from None
     if not amount.is_finite() or amount <= 0:
-        raise ValueError(f"{text.strip()!r} is not an amount more than 0")
+        raise ValueError(_("%(text)s is not an amount more than 0", text=repr(text.strip())))
     if amount.as_tuple().exponent < -2:
-        raise ValueError(f"{text.strip()!r} has more than two decimals")
+        raise ValueError(_("%(text)s has more than two decimals", text=repr(text.strip())))
     if amount >= Decimal("1e12"):
-        raise ValueError(f"{text.strip()!r} is too large")
+        raise ValueError(_("%(text)s is too large", text=repr(text.strip())))
     return amount.quantize(Decimal("0.01"))
 
 
@@ -265,11 +289,18 @@ def _assign(transaction_id: int, parts: list[inbox.Part], form: dict):
         inbox.assign(current_user.merchant_id, row.id, parts, actor(), today_for(merchant()))
     except inbox.InboxError as exc:
         db.session.rollback()
-        return _answer(transaction_id, error=f"Nothing was changed: {exc}.", form=form)
+        return _answer(
+            transaction_id, error=_("Nothing was changed: %(reason)s.", reason=exc), form=form
+        )
     row = _own_transaction(transaction_id)
     numbers = ", ".join(a.order.number for a in row.assignments)
     amount = _money(row.amount, row.currency)
-    return _answer(transaction_id, notice=f"The payment of {amount} is assigned to {numbers}.")
+    return _answer(
+        transaction_id,
+        notice=_(
+            "The payment of %(amount)s is assigned to %(orders)s.", amount=amount, orders=numbers
+        ),
+    )
 
 
 @bp.post("/bank/transactions/<int:transaction_id>/assign")
@@ -279,9 +310,9 @@ def assign(transaction_id: int):
     number = request.form.get("order", "").strip()
     form = {"tx": transaction_id, "order": number}
     if not number:
-        return _answer(transaction_id, error="Give the order number to assign to.", form=form)
+        return _answer(transaction_id, error=_("Give the order number to assign to."), form=form)
     if len(number) > 64:
-        return _answer(transaction_id, error="There is no order with such a number.", form=form)
+        return _answer(transaction_id, error=_("There is no order with such a number."), form=form)
     return _assign(transaction_id, [inbox.Part(number, Decimal(0))], form)
 
 
@@ -299,20 +330,31 @@ def split(transaction_id: int):
         if not number and not text:
             continue  # an empty row of the form
         if not number:
-            problems.append(f"part {index + 1} has an amount but no order number")
+            problems.append(_("part %(part)d has an amount but no order number", part=index + 1))
             continue
         if not text:
-            problems.append(f"part {index + 1} (order {number}) has no amount")
+            problems.append(
+                _("part %(part)d (order %(order)s) has no amount", part=index + 1, order=number)
+            )
             continue
         try:
             parts.append(inbox.Part(number[:64], parse_amount(text)))
         except ValueError as exc:
-            problems.append(f"part {index + 1} (order {number}): {exc}")
+            problems.append(
+                _(
+                    "part %(part)d (order %(order)s): %(problem)s",
+                    part=index + 1,
+                    order=number,
+                    problem=exc,
+                )
+            )
     if not problems and len(parts) < 2:
-        problems.append("a split needs at least two orders with their amounts")
+        problems.append(_("a split needs at least two orders with their amounts"))
     if problems:
         return _answer(
-            transaction_id, error=f"Nothing was changed: {'; '.join(problems)}.", form=form
+            transaction_id,
+            error=_("Nothing was changed: %(reason)s.", reason="; ".join(problems)),
+            form=form,
         )
     return _assign(transaction_id, parts, form)
 
@@ -324,14 +366,14 @@ def _set_aside(transaction_id: int, state: str, notice: str):
         inbox.set_aside(current_user.merchant_id, transaction_id, state, actor(), note)
     except inbox.InboxError as exc:
         db.session.rollback()
-        return _answer(transaction_id, error=f"Nothing was changed: {exc}.")
+        return _answer(transaction_id, error=_("Nothing was changed: %(reason)s.", reason=exc))
     return _answer(transaction_id, notice=notice)
 
 
 @bp.post("/bank/transactions/<int:transaction_id>/not-for-us")
 def not_for_us(transaction_id: int):
     return _set_aside(
-        transaction_id, TransactionState.IGNORED, "The payment is marked “not for us”."
+        transaction_id, TransactionState.IGNORED, _("The payment is marked “not for us”.")
     )
 
 
@@ -340,7 +382,7 @@ def refund(transaction_id: int):
     return _set_aside(
         transaction_id,
         TransactionState.REFUND,
-        "The payment is marked to be refunded; it is listed under Refunds.",
+        _("The payment is marked to be refunded; it is listed under Refunds."),
     )
 
 

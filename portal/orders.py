@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
@@ -50,19 +51,21 @@ def _filters() -> tuple[dict, list[str]]:
     errors = []
     status = args.get("status", "").strip()
     if status and status not in ORDER_STATUSES:
-        errors.append(f"Unknown status {status!r}; showing all statuses.")
+        errors.append(_("Unknown status %(status)s; showing all statuses.", status=repr(status)))
         status = ""
     method = args.get("method", "").strip()
     if method and method not in PAYMENT_METHODS:
-        errors.append(f"Unknown payment method {method!r}; showing all methods.")
+        errors.append(
+            _("Unknown payment method %(method)s; showing all methods.", method=repr(method))
+        )
         method = ""
     flag = args.get("flag", "").strip()
     if flag and flag != "paid_after_cancellation":
-        errors.append(f"Unknown filter {flag!r}; showing all orders.")
+        errors.append(_("Unknown filter %(flag)s; showing all orders.", flag=repr(flag)))
         flag = ""
     q = args.get("q", "").strip()
     if len(q) > MAX_SEARCH:
-        errors.append(f"The search was cut to its first {MAX_SEARCH} characters.")
+        errors.append(_("The search was cut to its first %(num)d characters.", num=MAX_SEARCH))
         q = q[:MAX_SEARCH]
     return {"status": status, "method": method, "flag": flag, "q": q}, errors
 
@@ -107,7 +110,7 @@ def order_list():
 def _own_order(number: str) -> Order:
     order = orders.find_order(current_user.merchant_id, number)
     if order is None:
-        abort(404, f"There is no order {number!r}.")
+        abort(404, _("There is no order %(number)s.", number=repr(number)))
     return order
 
 
@@ -121,9 +124,9 @@ def _upcoming(order: Order, today):
     plan["steps"] = list(schedule.steps)
     plan["next"] = schedule.steps[0] if schedule.steps else None
     for when, label in (
-        (schedule.overdue_on, "Overdue"),
-        (schedule.cancellation_on, "Cancellation"),
-        (schedule.collection_on, "Handover to collection"),
+        (schedule.overdue_on, _("Overdue")),
+        (schedule.cancellation_on, _("Cancellation")),
+        (schedule.collection_on, _("Handover to collection")),
     ):
         if when:
             plan["milestones"].append((label, when))
@@ -196,7 +199,7 @@ def _act(number: str, command, notice, form: dict | None = None, after=None):
     try:
         result = lifecycle.retrying(lambda: command(lifecycle.lock(order), cause))
     except lifecycle.Refused as exc:
-        return _refused(order, f"Nothing was changed: {exc}.", form)
+        return _refused(order, _("Nothing was changed: %(reason)s.", reason=exc), form)
     if after is not None:
         after(result)
     db.session.refresh(order)
@@ -207,15 +210,19 @@ def _act(number: str, command, notice, form: dict | None = None, after=None):
 def mark_paid(number: str):
     def command(order, cause):
         if order.statement.principal_open <= 0:
-            raise lifecycle.Refused("the order is paid already")
+            raise lifecycle.Refused(_("the order is paid already"))
         amount = order.statement.principal_open
         return lifecycle.record_payment(
             order, amount, cause.today, cause, note="marked paid by hand"
         )[0]
 
     def notice(order, entry):
-        amount = current_app.jinja_env.filters["money"](entry.amount, order.currency)
-        return f"Recorded a payment of {amount}; the order is {order.status.replace('_', ' ')}."
+        filters = current_app.jinja_env.filters
+        return _(
+            "Recorded a payment of %(amount)s; the order is %(status)s.",
+            amount=filters["money"](entry.amount, order.currency),
+            status=filters["label"](order.status),
+        )
 
     return _act(number, command, notice)
 
@@ -226,32 +233,38 @@ def cancel(number: str):
     form = {"cancel_reason": reason}
     if len(reason) > MAX_REASON:
         return _refused(
-            _own_order(number), f"The reason must be at most {MAX_REASON} characters.", form
+            _own_order(number),
+            _("The reason must be at most %(num)d characters.", num=MAX_REASON),
+            form,
         )
 
     def command(order, cause):
         why = reason or "cancelled in the portal"
         return lifecycle.cancel(order, dataclasses.replace(cause, reason=why))
 
-    notice = "The order is cancelled; pending reminders were withdrawn and the shop is told."
+    notice = _("The order is cancelled; pending reminders were withdrawn and the shop is told.")
     return _act(number, command, notice, form)
 
 
 @bp.post("/orders/<number>/mark-overdue")
 def mark_overdue(number: str):
-    return _act(number, lifecycle.mark_overdue, "The order is marked overdue.")
+    return _act(number, lifecycle.mark_overdue, _("The order is marked overdue."))
 
 
 @bp.post("/orders/<number>/reactivate")
 def reactivate(number: str):
     return _act(
-        number, lifecycle.reactivate, "The order is reactivated; the shop is told to deliver it."
+        number,
+        lifecycle.reactivate,
+        _("The order is reactivated; the shop is told to deliver it."),
     )
 
 
 @bp.post("/orders/<number>/refund-request")
 def request_refund(number: str):
-    return _act(number, lifecycle.request_refund, "The credit is listed among the refunds to make.")
+    return _act(
+        number, lifecycle.request_refund, _("The credit is listed among the refunds to make.")
+    )
 
 
 @bp.post("/orders/<number>/refund")
@@ -261,7 +274,7 @@ def refund(number: str):
     def command(order, cause):
         return lifecycle.refund(order, order.statement.credit, cause, reference="refund")
 
-    return _act(number, command, "The refund is booked.")
+    return _act(number, command, _("The refund is booked."))
 
 
 @bp.post("/orders/<number>/block")
@@ -272,18 +285,18 @@ def block(number: str):
     if blocked:
         problem = None
         if not reason:
-            problem = "Please give a reason for the dunning block."
+            problem = _("Please give a reason for the dunning block.")
         elif len(reason) > MAX_REASON:
-            problem = f"The reason must be at most {MAX_REASON} characters."
+            problem = _("The reason must be at most %(num)d characters.", num=MAX_REASON)
         if problem:
             return _refused(_own_order(number), problem, form)
         return _act(
             number,
             lambda order, cause: lifecycle.block(order, dataclasses.replace(cause, reason=reason)),
-            "Dunning is blocked.",
+            _("Dunning is blocked."),
             form,
         )
-    return _act(number, lifecycle.unblock, "The dunning block is lifted.")
+    return _act(number, lifecycle.unblock, _("The dunning block is lifted."))
 
 
 @bp.post("/orders/<number>/remind")
@@ -295,7 +308,7 @@ def remind(number: str):
         current_app.extensions["job_queue"].enqueue("worker.jobs.deliver", message.id)
 
     def notice(order, _message):
-        return f"A reminder (level {order.dunning_level}) is on its way."
+        return _("A reminder (level %(level)s) is on its way.", level=order.dunning_level)
 
     return _act(number, command, notice, after=deliver)
 
@@ -304,10 +317,10 @@ def remind(number: str):
 def erase(number: str):
     if request.form.get("confirm") != "yes":
         return _refused(
-            _own_order(number), "Tick the box to confirm the erasure; nothing was erased."
+            _own_order(number), _("Tick the box to confirm the erasure; nothing was erased.")
         )
     return _act(
         number,
         lambda order, cause: manual.erase_personal_data(order, cause.actor, cause.today),
-        "The customer's personal data is erased; amounts and dates are kept.",
+        _("The customer's personal data is erased; amounts and dates are kept."),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -22,11 +23,11 @@ def message_list():
     errors = []
     state = request.args.get("state", "").strip()
     if state and state not in MESSAGE_STATES:
-        errors.append(f"Unknown state {state!r}; showing all states.")
+        errors.append(_("Unknown state %(state)s; showing all states.", state=repr(state)))
         state = ""
     kind = request.args.get("kind", "").strip()
     if kind and kind not in MESSAGE_KINDS:
-        errors.append(f"Unknown kind {kind!r}; showing all kinds.")
+        errors.append(_("Unknown kind %(kind)s; showing all kinds.", kind=repr(kind)))
         kind = ""
     conditions = [OutboxMessage.merchant_id == current_user.merchant_id]
     if state:
@@ -70,9 +71,9 @@ def retry(message_id: int):
     """Try a failed message again (its attempts start over)."""
     message = db.session.get(OutboxMessage, message_id)
     if message is None or message.merchant_id != current_user.merchant_id:
-        abort(404, "There is no such message.")
+        abort(404, _("There is no such message."))
     if message.state != MessageState.FAILED:
-        flash("Only a failed message can be retried.", "error")
+        flash(_("Only a failed message can be retried."), "error")
         return redirect(url_for("outbox.message_list"))
     outbox.retry(message)
     audit.record(
@@ -80,5 +81,5 @@ def retry(message_id: int):
     )
     db.session.commit()
     current_app.extensions["job_queue"].enqueue("worker.jobs.deliver", message.id)
-    flash(f"Message {message.id} is queued again.", "notice")
+    flash(_("Message %(message)s is queued again.", message=message.id), "notice")
     return redirect(url_for("outbox.message_list", state="pending"))

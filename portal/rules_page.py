@@ -4,6 +4,8 @@ activation. Views stay thin: ledger.rulesets and ledger.preview do the work."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask_babel import format_number
+from flask_babel import gettext as _
 from flask_login import current_user
 
 import rules
@@ -35,7 +37,7 @@ def _text() -> str:
 def _own_version(number: int) -> RulesetVersion:
     version = rulesets.find_version(current_user.merchant_id, number)
     if version is None:
-        abort(404, f"There is no version {number}.")
+        abort(404, _("There is no version %(number)s.", number=number))
     return version
 
 
@@ -87,7 +89,7 @@ def page():
     if request.args.get("template"):
         chosen = template(request.args["template"])
         if chosen is None:
-            abort(404, "There is no such template.")
+            abort(404, _("There is no such template."))
         text = chosen.text
     elif request.args.get("from", "").isdigit():
         text = _own_version(int(request.args["from"])).text
@@ -109,7 +111,7 @@ def check():
         return page
     text = _text()
     if len(text) > MAX_TEXT:
-        check = listing("") | {"too_long": MAX_TEXT}
+        check = listing("") | {"too_long": format_number(MAX_TEXT)}
         return render_page("rules/page.html", "check", status=413, check=check)
     return render_page("rules/page.html", "check", check=listing(text))
 
@@ -119,11 +121,15 @@ def save():
     text, comment = _text(), request.form.get("comment", "").strip()
     problem = None
     if not text.strip():
-        problem = "The rules are empty. Write at least one rule line, or start from a template."
+        problem = _("The rules are empty. Write at least one rule line, or start from a template.")
     elif len(text) > MAX_TEXT:
-        problem = f"The rules are too long (at most {MAX_TEXT:,} characters)."
+        problem = _(
+            "The rules are too long (at most %(limit)s characters).", limit=format_number(MAX_TEXT)
+        )
     elif len(comment) > MAX_COMMENT:
-        problem = f"The comment must be at most {MAX_COMMENT} characters."
+        problem = _(
+            "The comment must be at most %(limit)s characters.", limit=format_number(MAX_COMMENT)
+        )
     if problem:
         context = _editor_context(text, comment=comment, problem=problem)
         return render_page("rules/page.html", "editor", status=422, **context)
@@ -193,7 +199,7 @@ def order_timeline(number: str):
         return page
     order = orders.find_order(current_user.merchant_id, number)
     if order is None:
-        abort(404, f"There is no order {number!r}.")
+        abort(404, _("There is no order %(number)s.", number=repr(number)))
     try:
         result = preview.timeline(order, _text(), today_for(merchant()))
     except rules.RulesError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -27,7 +28,7 @@ def _sent_counts(runs: list[DunningRun]) -> dict[int, int]:
 def _own_run(run_id: int) -> DunningRun:
     run = db.session.get(DunningRun, run_id)
     if run is None or run.merchant_id != current_user.merchant_id:
-        abort(404, f"There is no run {run_id}.")
+        abort(404, _("There is no run %(run)s.", run=run_id))
     return run
 
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 from math import ceil
 
 from flask import Flask, abort, make_response, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from jinja2_fragments.flask import render_block
+from werkzeug.exceptions import NotFound
 
 from ledger import lifecycle
 from ledger.models import Merchant
@@ -94,8 +98,160 @@ def _non_empty(values: dict) -> dict:
     return {key: value for key, value in values.items() if value}
 
 
-def _label(value: str | None) -> str:
-    return (value or "").replace("_", " ")
+# What the `label` filter shows for a stored value: order statuses, payment methods, money
+# ledger entries, bank transaction states, outbox messages, dunning actions, run states and
+# triggers, audit actions and details, the bank matcher's reasons. The English labels are the
+# stored values with spaces for underscores; a value missing here is shown that way too.
+LABELS = {
+    # order statuses (ledger.models.Status)
+    "unpaid": _l("unpaid"),
+    "partially_paid": _l("partially paid"),
+    "paid": _l("paid"),
+    "cancelled": _l("cancelled"),
+    "overdue": _l("overdue"),
+    "in_collection": _l("in collection"),
+    "written_off": _l("written off"),
+    # payment methods (ledger.models.Method)
+    "prepayment": _l("prepayment"),
+    "invoice": _l("invoice"),
+    "cod": _l("cod"),
+    # money ledger entries (ledger.models.EntryKind)
+    "charge": _l("charge"),
+    "payment": _l("payment"),
+    "payment_reversal": _l("payment reversal"),
+    "fee": _l("fee"),
+    "interest": _l("interest"),
+    "discount": _l("discount"),
+    "write_off": _l("write off"),
+    "refund": _l("refund"),
+    # bank transaction states (ledger.models.TransactionState; "refund" is above)
+    "new": _l("new"),
+    "matched": _l("matched"),
+    "suggested": _l("suggested"),
+    "unmatched": _l("unmatched"),
+    "ignored": _l("ignored"),
+    "reversed": _l("reversed"),
+    # outbox messages: states (ledger.models.MessageState; "cancelled" in MESSAGE_LABELS),
+    # kinds and purposes (a webhook's purpose is its event name, the shop's: not translated)
+    "pending": _l("pending"),
+    "sending": _l("sending"),
+    "sent": _l("sent"),
+    "failed": _l("failed"),
+    "email": _l("email"),
+    "webhook": _l("webhook"),
+    "letter": _l("letter"),
+    "reminder": _l("reminder"),
+    "accounting_digest": _l("accounting digest"),
+    # dunning actions (ledger.steps.HANDLERS), skipped steps, fees in the forecast
+    "remind": _l("remind"),
+    "cancel": _l("cancel"),
+    "mark_overdue": _l("mark overdue"),
+    "notify": _l("notify"),
+    "release_reservation": _l("release reservation"),
+    "hand_over_to_collection": _l("hand over to collection"),
+    "charge_interest": _l("charge interest"),
+    "send_webhook": _l("send webhook"),
+    "skipped": _l("skipped"),
+    # dunning runs: states (ledger.models.RunState) and triggers
+    "queued": _l("queued"),
+    "running": _l("running"),
+    "done": _l("done"),
+    "interrupted": _l("interrupted"),
+    "portal": _l("portal"),
+    "schedule": _l("schedule"),
+    "cli": _l("cli"),
+    # audit actions (ledger.audit.record)
+    "bank.assigned": _l("bank.assigned"),
+    "bank.ignored": _l("bank.ignored"),
+    "bank.refund": _l("bank.refund"),
+    "collection.handed_over": _l("collection.handed over"),
+    "dunning.blocked": _l("dunning.blocked"),
+    "dunning.reminded": _l("dunning.reminded"),
+    "dunning.unblocked": _l("dunning.unblocked"),
+    "login.locked": _l("login.locked"),
+    "message.retried": _l("message.retried"),
+    "order.cancelled": _l("order.cancelled"),
+    "order.created": _l("order.created"),
+    "order.erased": _l("order.erased"),
+    "order.handed_over_to_collection": _l("order.handed over to collection"),
+    "order.marked_overdue": _l("order.marked overdue"),
+    "order.reactivated": _l("order.reactivated"),
+    "order.reopened": _l("order.reopened"),
+    "order.updated": _l("order.updated"),
+    "order.written_off": _l("order.written off"),
+    "payment.claimed": _l("payment.claimed"),
+    "payment.recorded": _l("payment.recorded"),
+    "payment.refunded": _l("payment.refunded"),
+    "payment.reversed": _l("payment.reversed"),
+    "refund.requested": _l("refund.requested"),
+    "rules.activated": _l("rules.activated"),
+    "rules.saved": _l("rules.saved"),
+    "user.language": _l("user.language"),
+    # audit details: their keys (and an order's fields that changed)
+    "address": _l("address"),
+    "amount": _l("amount"),
+    "claimed_on": _l("claimed on"),
+    "comment": _l("comment"),
+    "country": _l("country"),
+    "currency": _l("currency"),
+    "customer_email": _l("customer email"),
+    "customer_name": _l("customer name"),
+    "customer_type": _l("customer type"),
+    "discount_amount": _l("discount amount"),
+    "discount_until": _l("discount until"),
+    "due_on": _l("due on"),
+    "invoice_number": _l("invoice number"),
+    "key": _l("key"),
+    "language": _l("language"),
+    "level": _l("level"),
+    "locked_until": _l("locked until"),
+    "message": _l("message"),
+    "note": _l("note"),
+    "ordered_on": _l("ordered on"),
+    "orders": _l("orders"),
+    "paid_on": _l("paid on"),
+    "payment_method": _l("payment method"),
+    "postal_address": _l("postal address"),
+    "reason": _l("reason"),
+    "reference": _l("reference"),
+    "region": _l("region"),
+    "scope": _l("scope"),
+    "source": _l("source"),
+    "status": _l("status"),
+    "transaction": _l("transaction"),
+    "version": _l("version"),
+    # the bank matcher's reasons for a suggestion (ledger.bank.scoring.REASONS)
+    "creditor reference (RF) matches": _l("creditor reference (RF) matches"),
+    "QR reference matches": _l("QR reference matches"),
+    "order number in the text": _l("order number in the text"),
+    "invoice number in the text": _l("invoice number in the text"),
+    "stored reference in the text": _l("stored reference in the text"),
+    "order number similar in the text": _l("order number similar in the text"),
+    "invoice number similar in the text": _l("invoice number similar in the text"),
+    "stored reference similar in the text": _l("stored reference similar in the text"),
+    "amount equal": _l("amount equal"),
+    "amount short within tolerance": _l("amount short within tolerance"),
+    "amount equals the discount in time": _l("amount equals the discount in time"),
+    "amount less than open": _l("amount less than open"),
+    "amount more than open": _l("amount more than open"),
+    "amount part of a split payment": _l("amount part of a split payment"),
+    "currency differs": _l("currency differs"),
+    "name matches": _l("name matches"),
+    "name partly matches": _l("name partly matches"),
+    "name differs": _l("name differs"),
+    "IBAN known from an earlier payment": _l("IBAN known from an earlier payment"),
+    "order not open": _l("order not open"),
+}
+
+
+def _label(value: str | None, context: str | None = None) -> str:
+    """`{{ order.status|label }}`; `{{ message.state|label('message') }}` for an outbox
+    message's state, which is withdrawn ("cancelled"), not cancelled like an order."""
+    value = value or ""
+    if context == "message" and value == "cancelled":
+        return pgettext("message state", "cancelled")
+    label = LABELS.get(value)
+    return str(label) if label is not None else value.replace("_", " ")
 
 
 def _error_page(status: int, title: str, message: str):
@@ -116,16 +272,20 @@ def register(app: Flask) -> None:
             return exc
         return _error_page(
             400,
-            "Form expired",
-            "The form was missing its security token or it has expired. "
-            "Reload the page and try again; nothing was changed.",
+            _("Form expired"),
+            _(
+                "The form was missing its security token or it has expired. "
+                "Reload the page and try again; nothing was changed."
+            ),
         )
 
     @app.errorhandler(404)
     def _not_found(exc):
         if request.path.startswith("/api/"):
             return exc  # the API's own answers are its business
-        return _error_page(404, "Not found", exc.description or "There is nothing here.")
+        # Werkzeug's own description is English; the pages' own (abort(404, …)) are translated.
+        description = exc.description if exc.description != NotFound.description else None
+        return _error_page(404, _("Not found"), description or _("There is nothing here."))
 
     @app.after_request
     def _vary_on_htmx(response):

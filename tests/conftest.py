@@ -17,6 +17,7 @@ from email import policy
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
@@ -122,6 +123,9 @@ class EnglishClient(FlaskClient):
         self.environ_base.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
 
 
+Flask.test_client_class = EnglishClient  # every app a test makes, the fixture's and its own
+
+
 @pytest.fixture
 def app(tmp_path, monkeypatch, database_template, redis_url, mail_sink):
     monkeypatch.setenv("MAHNWERK_INSTANCE", str(tmp_path / "instance"))
@@ -140,7 +144,6 @@ def app(tmp_path, monkeypatch, database_template, redis_url, mail_sink):
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
     mail_sink.clear()
     app = create_app(config)
-    app.test_client_class = EnglishClient
     yield app
     from ledger.db import db
 

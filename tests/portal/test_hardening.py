@@ -75,7 +75,8 @@ def test_five_failures_lock_the_account_even_for_the_right_password(app, merchan
     assert response.status_code == 429  # the right password too, however the address is spelt
     page = text_of(response)
     assert LOCKED in page
-    assert re.search(r"until \d{4}-\d\d-\d\d \d\d:\d\d UTC \(in 15 minutes\)", page)
+    # the time in the merchant's zone, as the English page writes it ("Nov 30, 2026, 9:47 PM")
+    assert re.search(r"until \w{3} \d{1,2}, \d{4}, \d{1,2}:\d\d\s?[AP]M \(in 15 minutes\)", page)
     assert 14 * 60 <= int(response.headers["Retry-After"]) <= 15 * 60
     assert client.get("/orders").status_code == 302  # not logged in
 

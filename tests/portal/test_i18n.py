@@ -81,3 +81,17 @@ def test_dates_times_and_money_in_the_users_locale(app):
         with force_locale("en"):
             assert day(date(2026, 11, 30)) == "Nov 30, 2026"
             assert money(Decimal("1234.5"), "EUR") == "€1,234.50"
+
+
+def test_the_order_pages_in_german(app, merchant_info, seed):
+    from tests.portal.conftest import PORTAL_RULES, order_body
+
+    seed(merchant_info["id"], [order_body("AK-1", amount="1234.50")], PORTAL_RULES)
+    portal = Portal(app, merchant_info)
+    portal.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de-DE,de;q=0.9"
+    page = portal.get("/orders/AK-1").get_data(as_text=True)
+    assert "Als bezahlt markieren" in page and "Zahlungserinnerung senden" in page
+    assert "Nächster Schritt" in page and "1.234,50\xa0€" in page
+    assert "Mark paid" not in page and "Next step" not in page
+    listing = portal.get("/orders").get_data(as_text=True)
+    assert ">offen<" in listing or "offen</span>" in listing  # the status, translated
