@@ -22,6 +22,7 @@ class Action(StrEnum):
     MONEY = "money"  # mark paid, refunds, reactivate a paid cancelled order, write-offs
     BANK = "bank"  # import statements, assign, split or set aside payments
     RUNS = "runs"  # start a daily run now
+    REPORTS = "reports"  # the audit log and the exports
     RULES_EDIT = "rules_edit"  # save a rules draft
     RULES_ACTIVATE = "rules_activate"  # make a version the active rules
     ERASE = "erase"  # erase a customer's data
@@ -30,7 +31,13 @@ class Action(StrEnum):
 
 
 _DUNNING = {Action.VIEW, Action.DUNNING}
-_ACCOUNTANT = _DUNNING | {Action.MONEY, Action.BANK, Action.RUNS, Action.RULES_EDIT}
+_ACCOUNTANT = _DUNNING | {
+    Action.MONEY,
+    Action.BANK,
+    Action.RUNS,
+    Action.RULES_EDIT,
+    Action.REPORTS,
+}
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.OWNER: frozenset(Action),

@@ -33,6 +33,7 @@ def init_portal(app: Flask) -> None:
         access,
         api,
         api_docs,
+        audit_page,
         auth,
         bank,
         i18n,
@@ -54,7 +55,7 @@ def init_portal(app: Flask) -> None:
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     app.register_blueprint(api.bp)
     app.register_blueprint(api_docs.bp)  # GET /api/docs, the API contract for people
-    for module in (auth, orders, rules_page, outbox, runs, bank):
+    for module in (auth, orders, rules_page, outbox, runs, bank, audit_page):
         app.register_blueprint(module.bp)
     i18n.register(app)
     ui.register(app)

@@ -6,6 +6,7 @@ lack its action."""
 from __future__ import annotations
 
 from flask import Flask, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ledger.permissions import Action, allowed
@@ -51,6 +52,8 @@ ROUTES: dict[str, Action] = {
     "rules_page.save": Action.RULES_EDIT,
     "rules_page.confirm_activation": Action.RULES_ACTIVATE,
     "rules_page.activate": Action.RULES_ACTIVATE,
+    "audit_page.audit_list": Action.REPORTS,
+    "audit_page.audit_csv": Action.REPORTS,
 }
 
 
@@ -74,8 +77,8 @@ def _check():
         render_template(
             "error.html",
             status=403,
-            title="Not allowed",
-            message=(
+            title=_("Not allowed"),
+            message=_(
                 "Your role does not allow this; nothing was changed. "
                 "The owner of your team can change your role."
             ),
