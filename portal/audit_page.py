@@ -23,7 +23,7 @@ bp = Blueprint("audit_page", __name__)
 bp.before_request(require_login)
 
 MAX_TEXT = 254
-EXPORT_LIMIT = 100_000  # rows in one CSV; narrow the filter for more
+EXPORT_LIMIT = 100_000  # rows in one CSV (the newest); the file says so when it is cut
 
 
 def _day(text: str, label: str, errors: list[str]) -> date | None:
@@ -122,6 +122,7 @@ def audit_csv():
     ).all()
     numbers = _order_numbers({e.order_id for e in rows if e.order_id})
     out = io.StringIO()
+    out.write("\ufeff")  # a byte-order mark: Excel then reads the umlauts as UTF-8
     writer = csv.writer(out)
     writer.writerow(["time_utc", "actor", "action", "order", "detail"])
     for entry in rows:
@@ -134,6 +135,9 @@ def audit_csv():
                 _cell(json.dumps(entry.detail or {}, ensure_ascii=False, sort_keys=True)),
             ]
         )
+    if len(rows) == EXPORT_LIMIT:
+        cut = f"cut at {EXPORT_LIMIT} rows: narrow the filter for the rest"
+        writer.writerow(["", "", "", "", cut])
     return Response(
         out.getvalue(),
         mimetype="text/csv",

@@ -172,3 +172,12 @@ def test_refused_rules_leave_the_active_rules_unchanged(merchant, add_order):
     assert rulesets.active_version(merchant.id).id == before.id
     assert db.session.scalar(select(func.count(RulesetVersion.id))) == 1
     assert order.next_due_on == DAY0 + timedelta(days=14)
+
+
+def test_the_digest_has_words_for_every_step_in_every_language():
+    from ledger.messages import DONE_WORDS
+    from ledger.models import LANGUAGES
+    from rules.actions import SPECS
+
+    for language in LANGUAGES:
+        assert set(SPECS) | {"paid_after_cancellation"} == set(DONE_WORDS[language]), language
