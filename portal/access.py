@@ -30,6 +30,7 @@ ROUTES: dict[str, Action] = {
     "orders.refund": Action.MONEY,
     "orders.request_refund": Action.MONEY,
     "orders.erase": Action.ERASE,
+    "orders.export": Action.REPORTS,
     "outbox.message_list": Action.VIEW,
     "outbox.retry": Action.DUNNING,
     "runs.run_list": Action.VIEW,

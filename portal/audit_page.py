@@ -3,19 +3,18 @@ the shop's API), filterable by who, what, order and day, and exportable as CSV."
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from ledger.db import db
 from ledger.models import AuditEntry, Order
+from portal import exports
 from portal.auth import require_login
 from portal.ui import clean_url, page_number, paginate, partial_request, render_page
 
@@ -101,12 +100,6 @@ def audit_list():
     return response
 
 
-def _cell(text: str) -> str:
-    """A value a spreadsheet will not run as a formula (an order number or a note from outside
-    may start with "=")."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _order_numbers(ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
@@ -117,29 +110,21 @@ def _order_numbers(ids: set[int]) -> dict[int, str]:
 def audit_csv():
     """The filtered log as CSV (newest first), for the accountant's files."""
     _values, conditions, _errors = _filters()
-    rows = db.session.scalars(
+    entries = db.session.scalars(
         select(AuditEntry).where(*conditions).order_by(AuditEntry.id.desc()).limit(EXPORT_LIMIT)
     ).all()
-    numbers = _order_numbers({e.order_id for e in rows if e.order_id})
-    out = io.StringIO()
-    out.write("\ufeff")  # a byte-order mark: Excel then reads the umlauts as UTF-8
-    writer = csv.writer(out)
-    writer.writerow(["time_utc", "actor", "action", "order", "detail"])
-    for entry in rows:
-        writer.writerow(
-            [
-                entry.created_at.isoformat(timespec="seconds"),
-                _cell(entry.actor),
-                entry.action,
-                _cell(numbers.get(entry.order_id, "")),
-                _cell(json.dumps(entry.detail or {}, ensure_ascii=False, sort_keys=True)),
-            ]
-        )
-    if len(rows) == EXPORT_LIMIT:
-        cut = f"cut at {EXPORT_LIMIT} rows: narrow the filter for the rest"
-        writer.writerow(["", "", "", "", cut])
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="mahnwerk-audit.csv"'},
-    )
+    numbers = _order_numbers({e.order_id for e in entries if e.order_id})
+    rows = [
+        [
+            entry.created_at.isoformat(timespec="seconds"),
+            entry.actor,
+            entry.action,
+            numbers.get(entry.order_id, ""),
+            json.dumps(entry.detail or {}, ensure_ascii=False, sort_keys=True),
+        ]
+        for entry in entries
+    ]
+    if len(entries) == EXPORT_LIMIT:
+        rows.append(["", "", "", "", f"cut at {EXPORT_LIMIT} rows: narrow the filter for the rest"])
+    header = ["time_utc", "actor", "action", "order", "detail"]
+    return exports.csv_response("mahnwerk-audit", header, rows)

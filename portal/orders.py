@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -23,6 +24,7 @@ from ledger.models import (
     OutboxMessage,
     Source,
 )
+from portal import exports
 from portal.auth import require_login
 from portal.ui import (
     actor,
@@ -70,9 +72,7 @@ def _filters() -> tuple[dict, list[str]]:
     return {"status": status, "method": method, "flag": flag, "q": q}, errors
 
 
-@bp.get("/orders")
-def order_list():
-    filters, errors = _filters()
+def _conditions(filters: dict) -> list:
     conditions = [Order.merchant_id == current_user.merchant_id]
     if filters["status"]:
         conditions.append(Order.status == filters["status"])
@@ -88,6 +88,26 @@ def order_list():
                 Order.customer_name.icontains(q, autoescape=True),
             )
         )
+    return conditions
+
+
+def _open_totals(conditions: list) -> list[tuple[str, Decimal]]:
+    """The open amount of every order the filter finds, per currency (one grouped query)."""
+    return [
+        (currency, Decimal(total or 0))
+        for currency, total in db.session.execute(
+            select(Order.currency, func.sum(Order.open_amount_sql()))
+            .where(*conditions)
+            .group_by(Order.currency)
+            .order_by(Order.currency)
+        )
+    ]
+
+
+@bp.get("/orders")
+def order_list():
+    filters, errors = _filters()
+    conditions = _conditions(filters)
     query = select(Order).where(*conditions).order_by(Order.ordered_on.desc(), Order.id.desc())
     count = select(func.count(Order.id)).where(*conditions)
     page = paginate(db.session, query, count, page_number())
@@ -100,11 +120,52 @@ def order_list():
         statuses=ORDER_STATUSES,
         methods=PAYMENT_METHODS,
         today=today_for(merchant()),
+        totals=_open_totals(conditions),
     )
     if partial_request():
         # The filter form pushes its URL; keep it free of empty fields.
         response.headers["HX-Push-Url"] = clean_url("orders.order_list", page.number, filters)
     return response
+
+
+EXPORT_HEADER = [
+    "number", "ordered_on", "due_on", "customer", "country", "payment_method", "status",
+    "currency", "amount", "open_amount", "dunning_level", "next_due_on", "invoice_number",
+]  # fmt: skip
+
+
+@bp.get("/orders/export.<any(csv, xlsx):kind>")
+def export(kind: str):
+    """The filtered list, every order of it (newest first), as CSV or XLSX."""
+    filters, _errors = _filters()
+    found = db.session.scalars(
+        select(Order)
+        .where(*_conditions(filters))
+        .order_by(Order.ordered_on.desc(), Order.id.desc())
+        .execution_options(yield_per=2000)
+    )
+    rows = (
+        [
+            o.number,
+            o.ordered_on,
+            o.due_on,
+            o.customer_name,
+            o.country,
+            o.payment_method,
+            o.status,
+            o.currency,
+            o.amount,
+            o.open_amount,
+            o.dunning_level,
+            o.next_due_on,
+            o.invoice_number,
+        ]  # fmt: skip
+        for o in found
+    )
+    name = f"mahnwerk-orders-{today_for(merchant()).isoformat()}"
+    if kind == "xlsx":
+        return exports.xlsx_response(name, EXPORT_HEADER, rows)
+    return exports.csv_response(name, EXPORT_HEADER, rows)
 
 
 def _own_order(number: str) -> Order:

@@ -152,6 +152,9 @@ def check_books(order_id: int, history: History) -> None:
     derived = statement_from_entries(order, ledger)
     cached = order.statement
     assert cached.open == derived.open, trail
+    # the list's totals sum the same open amount in SQL
+    in_sql = db.session.scalar(select(Order.open_amount_sql()).where(Order.id == order.id))
+    assert Decimal(in_sql).quantize(Decimal("0.01")) == cached.open, trail
     assert cached.credit == derived.credit, trail
     assert (cached.principal, cached.paid, cached.fees, cached.interest, cached.adjustments) == (
         derived.principal,

@@ -66,7 +66,7 @@ def test_the_log_as_csv_keeps_the_filter_and_defuses_formulas(app, portal, merch
     assert response.status_code == 200 and response.mimetype == "text/csv"
     text = response.get_data(as_text=True)
     assert text.startswith("\ufeff")  # Excel reads it as UTF-8
-    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=";"))
     assert rows[0] == ["time_utc", "actor", "action", "order", "detail"]
     assert [r[2] for r in rows[1:]] == ["note.added", "note.added"]
     assert rows[1][1] == "'=cmd|calc"  # newest first; a spreadsheet shows it as text

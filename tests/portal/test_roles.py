@@ -23,6 +23,7 @@ def _routes(app):
         if is_public(rule.endpoint):
             continue
         url = re.sub(r"<int:[^<>]+>", "1", rule.rule)
+        url = re.sub(r"<any\(([^,)]+)[^<>]*>", r"\1", url)  # the first of its choices
         url = re.sub(r"<[^<>]+>", "AK-1", url)  # an order number
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             found.append((rule.endpoint, method, url))
