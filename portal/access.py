@@ -5,11 +5,12 @@ lack its action."""
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ledger.permissions import Action, allowed
+from portal.ui import error_page
 
 # Routes that are not the portal's pages: the login itself, static files, and the API (its
 # bearer tokens are the shop's, checked in portal/api.py).
@@ -74,17 +75,13 @@ def _check():
     action = ROUTES.get(endpoint)
     if action is not None and allowed(current_user.role, action):
         return None
-    return (
-        render_template(
-            "error.html",
-            status=403,
-            title=_("Not allowed"),
-            message=_(
-                "Your role does not allow this; nothing was changed. "
-                "The owner of your team can change your role."
-            ),
-        ),
+    return error_page(
         403,
+        _("Not allowed"),
+        _(
+            "Your role does not allow this; nothing was changed. "
+            "The owner of your team can change your role."
+        ),
     )
 
 

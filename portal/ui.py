@@ -254,7 +254,7 @@ def _label(value: str | None, context: str | None = None) -> str:
     return str(label) if label is not None else value.replace("_", " ")
 
 
-def _error_page(status: int, title: str, message: str):
+def error_page(status: int, title: str, message: str):
     return render_template("error.html", status=status, title=title, message=message), status
 
 
@@ -270,7 +270,7 @@ def register(app: Flask) -> None:
     def _csrf_error(exc):
         if request.path.startswith("/api/"):
             return exc
-        return _error_page(
+        return error_page(
             400,
             _("Form expired"),
             _(
@@ -285,7 +285,7 @@ def register(app: Flask) -> None:
             return exc  # the API's own answers are its business
         # Werkzeug's own description is English; the pages' own (abort(404, …)) are translated.
         description = exc.description if exc.description != NotFound.description else None
-        return _error_page(404, _("Not found"), description or _("There is nothing here."))
+        return error_page(404, _("Not found"), description or _("There is nothing here."))
 
     @app.after_request
     def _vary_on_htmx(response):

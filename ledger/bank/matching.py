@@ -131,22 +131,14 @@ class _BatchContext:
         merchant_of = {row.id: row.merchant_id for row in rows}
         for row_id, keys in wanted.items():
             by_merchant[merchant_of[row_id]] |= keys
-        found: dict[tuple[int, str], list[tuple[int, str]]] = defaultdict(list)
-        for merchant_id, keys in by_merchant.items():
-            ordered = sorted(keys)
-            for start in range(0, len(ordered), KEYS_PER_QUERY):
-                for order_id, kind, key in db.session.execute(
-                    select(OrderReference.order_id, OrderReference.kind, OrderReference.key).where(
-                        OrderReference.merchant_id == merchant_id,
-                        OrderReference.key.in_(ordered[start : start + KEYS_PER_QUERY]),
-                    )
-                ):
-                    found[(merchant_id, key)].append((order_id, kind))
+        found = {
+            merchant_id: _indexed(merchant_id, keys) for merchant_id, keys in by_merchant.items()
+        }
         hits: dict[int, dict[int, set[str]]] = {}
         for row_id, keys in wanted.items():
             row_hits: dict[int, set[str]] = defaultdict(set)
             for key in keys:
-                for order_id, kind in found.get((merchant_of[row_id], key), ()):
+                for order_id, kind in found[merchant_of[row_id]].get(key, ()):
                     row_hits[order_id].add(kind)
             if row_hits:
                 hits[row_id] = row_hits
@@ -157,7 +149,8 @@ class _BatchContext:
         return context
 
     def candidates(self, row: BankTransaction) -> list[scoring.Candidate]:
-        """As `candidates(row)`, from what the batch read, as the orders are now."""
+        """The orders the transaction's references point at that it may pay, from what the
+        batch read, as the orders are now."""
         hits = self.hits.get(row.id)
         if not hits:
             return []
@@ -234,29 +227,20 @@ def ignored_by(merchant: Merchant, row: BankTransaction) -> str | None:
     return None
 
 
-def candidates(row: BankTransaction) -> list[scoring.Candidate]:
-    """The orders the transaction's references point at (through the index)."""
-    keys = _keys(row)
-    if not keys:
-        return []
-    hits: dict[int, set[str]] = defaultdict(set)
-    for order_id, kind in db.session.execute(
-        select(OrderReference.order_id, OrderReference.kind).where(
-            OrderReference.merchant_id == row.merchant_id, OrderReference.key.in_(sorted(keys))
-        )
-    ):
-        hits[order_id].add(kind)
-    if not hits:
-        return []
-    orders = db.session.scalars(
-        select(Order).where(
-            Order.id.in_(sorted(hits)),
-            Order.status.in_(PAYABLE),
-            Order.currency == row.currency,
-            Order.erased_at.is_(None),
-        )
-    ).all()
-    return [candidate(order, hits[order.id]) for order in orders]
+def _indexed(merchant_id: int, keys) -> dict[str, list[tuple[int, str]]]:
+    """key -> [(order id, kind of key)] from the reference index, KEYS_PER_QUERY keys a query
+    (never a scan of the open orders)."""
+    found: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), KEYS_PER_QUERY):
+        for order_id, kind, key in db.session.execute(
+            select(OrderReference.order_id, OrderReference.kind, OrderReference.key).where(
+                OrderReference.merchant_id == merchant_id,
+                OrderReference.key.in_(ordered[start : start + KEYS_PER_QUERY]),
+            )
+        ):
+            found[key].append((order_id, kind))
+    return found
 
 
 def candidate(order: Order, matched_by: set[str]) -> scoring.Candidate:
@@ -283,20 +267,19 @@ def candidate(order: Order, matched_by: set[str]) -> scoring.Candidate:
     )
 
 
-def match_one(row: BankTransaction, today: date, context: _BatchContext | None = None) -> str:
+def match_one(row: BankTransaction, today: date, context: _BatchContext) -> str:
     """Decide one transaction and apply the decision; returns its new state. `context`: what
-    its batch read for it (else it is looked up here)."""
+    its batch read for it (_BatchContext.of)."""
     merchant = db.session.get(Merchant, row.merchant_id)
     keyword = ignored_by(merchant, row)
     if keyword:
         return _set(row, TransactionState.IGNORED, f"ignore keyword {keyword!r}")
     if not row.credit:
         if row.reversal or row.return_reason:
-            if context is not None:
-                context.settle()  # the payment it takes back may be this batch's
+            context.settle()  # the payment it takes back may be this batch's
             return reverse(row, today)
         return _set(row, TransactionState.IGNORED, "a debit, not a customer's payment")
-    found = context.candidates(row) if context is not None else candidates(row)
+    found = context.candidates(row)
     decision = scoring.rank(as_transaction(row), found, merchant.payment_tolerance)
     row.suggestions = [
         {
@@ -315,8 +298,7 @@ def match_one(row: BankTransaction, today: date, context: _BatchContext | None =
         else []
     )
     for order_id, amount in targets:  # checked before any is booked: all or none
-        target = context.orders.get(order_id) if context is not None else None
-        target = target or db.session.get(Order, order_id)
+        target = context.orders.get(order_id) or db.session.get(Order, order_id)
         if reason := lifecycle.payment_refusal(target, amount):
             return _set(row, TransactionState.SUGGESTED, f"not booked: {reason}")
     if decision.split and decision.auto is not None:
@@ -450,7 +432,13 @@ def _payment_taken_back(row: BankTransaction) -> LedgerEntry | None:
                 entry = db.session.get(LedgerEntry, assignment.entry_id)
                 if entry is not None and entry.amount == row.amount:
                     return entry
-    order_ids = [order.id for order in candidates_any_status(row)]
+    order_ids = sorted(
+        {
+            order_id
+            for hits in _indexed(row.merchant_id, _keys(row)).values()
+            for order_id, _k in hits
+        }
+    )  # the orders the text names, whatever their status (a paid order's payment comes back)
     if not order_ids:
         return None
     return db.session.scalar(
@@ -463,16 +451,3 @@ def _payment_taken_back(row: BankTransaction) -> LedgerEntry | None:
         )
         .order_by(LedgerEntry.id.desc())
     )
-
-
-def candidates_any_status(row: BankTransaction) -> list[Order]:
-    """Orders the text names, whatever their status (a paid order's payment comes back)."""
-    keys = _keys(row)
-    if not keys:
-        return []
-    ids = db.session.scalars(
-        select(OrderReference.order_id).where(
-            OrderReference.merchant_id == row.merchant_id, OrderReference.key.in_(sorted(keys))
-        )
-    ).all()
-    return list(db.session.scalars(select(Order).where(Order.id.in_(set(ids))))) if ids else []
