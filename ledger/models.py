@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -130,6 +131,30 @@ class Merchant(db.Model):
         Boolean, default=True, server_default=sql_text("true")
     )
     ignore_keywords: Mapped[list] = mapped_column(JSON, default=list)
+    # The letterhead (letters, the footer of mails): set on the settings page.
+    company_name: Mapped[str | None] = mapped_column(String(200))  # legal name; else `name`
+    company_address: Mapped[str | None] = mapped_column(Text)  # lines: street, postcode town
+    country: Mapped[str] = mapped_column(String(2), default="DE", server_default="DE")
+    register_number: Mapped[str | None] = mapped_column(String(120))  # "HRB 12345, AG München"
+    vat_id: Mapped[str | None] = mapped_column(String(20))
+    managing_directors: Mapped[str | None] = mapped_column(String(300))
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)  # PNG, JPEG or SVG, ≤ 512 kB
+    logo_type: Mapped[str | None] = mapped_column(String(40))  # its media type
+    reply_to_email: Mapped[str | None] = mapped_column(String(254))
+    # Payment terms for orders that bring none: days net, and an optional Skonto.
+    payment_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
+    discount_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    discount_days: Mapped[int | None] = mapped_column(Integer)
+    shop_url: Mapped[str | None] = mapped_column(String(500))  # re-reading orders from the shop
+    # The local hour of the daily run; None: the installation's MAHNWERK_DAILY_RUN_HOUR.
+    run_hour: Mapped[int | None] = mapped_column(Integer)
+    # Whose statutory base rate interest follows: "law" (the country whose law governs the
+    # claim, ledger/interest.py), or "DE"/"AT" for one table always.
+    interest_base: Mapped[str] = mapped_column(String(10), default="law", server_default="law")
+    # Owners must log in with a second factor (TOTP) when this is on.
+    owners_need_totp: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sql_text("false")
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     @property
@@ -151,8 +176,38 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Kept in the session at login; logout and a password change bump it, ending every session.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A deactivated user cannot log in; its history stays (audit entries name it).
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sql_text("true"))
+    # Invited, no password set yet: the invitation link sets it.
+    invited_at: Mapped[datetime | None] = mapped_column(DateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # TOTP (RFC 6238): the base32 secret while enrolling, in force once `totp_enabled_at` is set.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)  # a code counts once
 
     merchant: Mapped[Merchant] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a deactivated user's sessions end
+        return bool(self.active)
+
+
+class UserToken(db.Model):
+    """A one-time link sent by mail: an invitation or a password reset. Only its SHA-256 is
+    kept; it expires, and using it (or a newer one of the same purpose) ends it."""
+
+    __tablename__ = "user_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(10))  # invite | reset
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
 
 
 class ApiToken(db.Model):

@@ -36,13 +36,16 @@ def init_portal(app: Flask) -> None:
         audit_page,
         auth,
         bank,
+        dashboard,
         i18n,
         orders,
         outbox,
         rules_page,
         runs,
         security,
+        settings,
         ui,
+        users,
     )
 
     # Ahead of the CSRF check, which reads the form: the statement upload's own size limit.
@@ -55,7 +58,18 @@ def init_portal(app: Flask) -> None:
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     app.register_blueprint(api.bp)
     app.register_blueprint(api_docs.bp)  # GET /api/docs, the API contract for people
-    for module in (auth, orders, rules_page, outbox, runs, bank, audit_page):
+    for module in (
+        auth,
+        dashboard,
+        orders,
+        rules_page,
+        outbox,
+        runs,
+        bank,
+        audit_page,
+        settings,
+        users,
+    ):
         app.register_blueprint(module.bp)
     i18n.register(app)
     ui.register(app)

@@ -56,6 +56,9 @@ ROUTES: dict[str, Action] = {
     "rules_page.activate": Action.RULES_ACTIVATE,
     "audit_page.audit_list": Action.REPORTS,
     "audit_page.audit_csv": Action.REPORTS,
+    "dashboard.page": Action.VIEW,
+    "settings.page": Action.SETTINGS,
+    "users.user_list": Action.USERS,
 }
 
 
