@@ -1,19 +1,28 @@
 """A filtered list as a file for the accountant: CSV (semicolons, a byte-order mark: what a
 German Excel opens as columns with its umlauts) or XLSX (openpyxl, amounts as numbers in their
-currency, dates as dates)."""
+currency, dates as dates).
+
+Both are written row by row and never held whole in memory: the CSV is streamed to the client
+while the rows are read (`rows` is a lazy iterable: a query with `yield_per`), the XLSX is
+written by openpyxl's write-only workbook into a temporary file that is sent and then gone."""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 
-from flask import Response
+from flask import Response, send_file, stream_with_context
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_CHUNK_ROWS = 500  # rows per piece of the streamed CSV
 
 
 def _cell(value):
@@ -23,15 +32,27 @@ def _cell(value):
     return value
 
 
-def csv_response(filename: str, header: list[str], rows) -> Response:
+def csv_lines(header: list[str], rows: Iterable) -> Iterator[str]:
+    """The CSV in pieces: the byte-order mark and the header first, then a piece every
+    CSV_CHUNK_ROWS rows."""
     out = io.StringIO()
-    out.write("\ufeff")
     writer = csv.writer(out, delimiter=";")
+    out.write("\ufeff")
     writer.writerow(header)
-    for row in rows:
+    for count, row in enumerate(rows, 1):
         writer.writerow([_csv_value(v) for v in row])
+        if count % CSV_CHUNK_ROWS == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def csv_response(filename: str, header: list[str], rows: Iterable) -> Response:
+    """Streams: the rows are read while the response is sent (in the request's context, so
+    a query behind `rows` keeps its session)."""
     return Response(
-        out.getvalue(),
+        stream_with_context(csv_lines(header, rows)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
     )
@@ -47,19 +68,23 @@ def _csv_value(value):
     return _cell(value)
 
 
-def xlsx_response(filename: str, header: list[str], rows) -> Response:
+def xlsx_response(filename: str, header: list[str], rows: Iterable) -> Response:
+    """The workbook is written row by row to a temporary file (openpyxl's write-only mode keeps
+    no rows in memory), which is sent from an open handle: its name is removed at once, the
+    space when the response closes the handle."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet()
     sheet.append(header)
     for row in rows:
         sheet.append([_xlsx_value(sheet, v) for v in row])
-    out = io.BytesIO()
-    workbook.save(out)
-    return Response(
-        out.getvalue(),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
-    )
+    handle, path = tempfile.mkstemp(prefix="mahnwerk-export-", suffix=".xlsx")
+    try:
+        os.close(handle)
+        workbook.save(path)
+        file = open(path, "rb")  # noqa: SIM115 - closed by the response
+    finally:
+        os.unlink(path)
+    return send_file(file, mimetype=XLSX_TYPE, as_attachment=True, download_name=f"{filename}.xlsx")
 
 
 def _xlsx_value(sheet, value):

@@ -134,16 +134,22 @@ EXPORT_HEADER = [
 ]  # fmt: skip
 
 
+def _each(query):
+    """The query's rows, run only when the first one is wanted."""
+    yield from db.session.scalars(query)
+
+
 @bp.get("/orders/export.<any(csv, xlsx):kind>")
 def export(kind: str):
     """The filtered list, every order of it (newest first), as CSV or XLSX."""
     filters, _errors = _filters()
-    found = db.session.scalars(
+    query = (
         select(Order)
         .where(*_conditions(filters))
         .order_by(Order.ordered_on.desc(), Order.id.desc())
         .execution_options(yield_per=2000)
     )
+    # Read while the file is written or streamed (a CSV outlives the view's session).
     rows = (
         [
             o.number,
@@ -160,7 +166,7 @@ def export(kind: str):
             o.next_due_on,
             o.invoice_number,
         ]  # fmt: skip
-        for o in found
+        for o in _each(query)
     )
     name = f"mahnwerk-orders-{today_for(merchant()).isoformat()}"
     if kind == "xlsx":
