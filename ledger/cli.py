@@ -44,6 +44,79 @@ def merchant_create(name, accounting_email, timezone, iban, webhook_url) -> None
     click.echo(f"merchant {merchant.name!r} created (id {merchant.id})")
 
 
+# `merchant update`'s options: option name → the setting (ledger.settings.PARSERS); every
+# one optional, only those given change.
+UPDATE_OPTIONS = {
+    "company-name": "company_name",
+    "country": "country",
+    "register-number": "register_number",
+    "vat-id": "vat_id",
+    "managing-directors": "managing_directors",
+    "language": "language",
+    "sender-email": "sender_email",
+    "reply-to": "reply_to_email",
+    "accounting-email": "accounting_email",
+    "team-email": "team_email",
+    "payment-days": "payment_days",
+    "discount-percent": "discount_percent",
+    "discount-days": "discount_days",
+    "payment-tolerance": "payment_tolerance",
+    "webhook-url": "webhook_url",
+    "shop-url": "shop_url",
+    "timezone": "timezone",
+    "run-hour": "run_hour",
+    "interest-base": "interest_base",
+}
+
+
+def _update_options(command):
+    for option, setting in reversed(UPDATE_OPTIONS.items()):
+        command = click.option(f"--{option}", setting, help="'' clears it.")(command)
+    return command
+
+
+@merchant_group.command("update")
+@click.option("--merchant", "merchant_name", required=True)
+@_update_options
+@click.option("--address", "address", multiple=True, help="One line of the address; repeat it.")
+@click.option("--ignore-keyword", "keywords", multiple=True, help="Repeat it; replaces the list.")
+@click.option("--short-payment-write-off/--no-short-payment-write-off", default=None)
+@click.option("--new-webhook-secret", is_flag=True, help="Generate one and print it (once).")
+@with_appcontext
+def merchant_update(merchant_name, address, keywords, short_payment_write_off,
+                    new_webhook_secret, **options) -> None:  # fmt: skip
+    """Change a merchant's settings, checked as the settings page checks them: all or none."""
+    from ledger import settings
+
+    merchant = _merchant(merchant_name)
+    raw = {setting: value for setting, value in options.items() if value is not None}
+    if address:
+        raw["company_address"] = "\n".join(address)
+    if keywords:
+        raw["ignore_keywords"] = "\n".join(keywords)
+    if short_payment_write_off is not None:
+        raw["short_payment_write_off"] = "yes" if short_payment_write_off else "no"
+    try:
+        saved = settings.update(merchant, raw, "cli")
+    except settings.SettingsRefused as exc:
+        db.session.rollback()
+        for problem in exc.problems:
+            click.echo(f"{problem.field}: {problem}", err=True)
+        raise click.ClickException("nothing was changed") from exc
+    secret = settings.new_webhook_secret(merchant, "cli") if new_webhook_secret else None
+    db.session.commit()
+    for name, (old, new) in saved.changes.items():
+        click.echo(f"{name}: {old} -> {new}")
+    if "waiting" in saved.counts:
+        click.echo(
+            f"the new terms apply to new orders; {saved.counts['waiting']} open orders keep theirs"
+        )
+    if secret:
+        click.echo(f"webhook secret (shown once): {secret}")
+    if not saved.changes and not secret:
+        click.echo("nothing to change")
+
+
 @click.group("user")
 def user_group() -> None:
     """Portal users."""

@@ -164,6 +164,16 @@ def statutory_rate_parts(country: str, customer_type: str) -> RateParts:
     )
 
 
+INTEREST_BASES = ("law", "DE", "AT")
+
+
+def governing_country(order_country: str, interest_base: str | None) -> str:
+    """Whose statutory interest an order earns: the customer's country (``"law"``, the law
+    that governs the claim, as above), or always Germany's or Austria's (``"DE"``/``"AT"``: a
+    merchant whose terms choose that law, Merchant.interest_base)."""
+    return interest_base if interest_base in ("DE", "AT") else order_country
+
+
 def statutory_rate(country: str, customer_type: str, day: date) -> Decimal:
     """The statutory default rate in percent per year on ``day``."""
     return statutory_rate_parts(country, customer_type).rate_on(day)

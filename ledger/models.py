@@ -138,11 +138,13 @@ class Merchant(db.Model):
     register_number: Mapped[str | None] = mapped_column(String(120))  # "HRB 12345, AG München"
     vat_id: Mapped[str | None] = mapped_column(String(20))
     managing_directors: Mapped[str | None] = mapped_column(String(300))
-    logo: Mapped[bytes | None] = mapped_column(LargeBinary)  # PNG, JPEG or SVG, ≤ 512 kB
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)  # PNG or JPEG, ≤ 512 kB
     logo_type: Mapped[str | None] = mapped_column(String(40))  # its media type
     reply_to_email: Mapped[str | None] = mapped_column(String(254))
-    # Payment terms for orders that bring none: days net, and an optional Skonto.
-    payment_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
+    # Payment terms for invoice orders that bring no due date: days net (None: the order is
+    # due as the shop sends it, on its order day), and an optional Skonto (shown, stored; the
+    # per-order terms come later).
+    payment_days: Mapped[int | None] = mapped_column(Integer)
     discount_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     discount_days: Mapped[int | None] = mapped_column(Integer)
     shop_url: Mapped[str | None] = mapped_column(String(500))  # re-reading orders from the shop

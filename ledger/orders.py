@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -12,7 +12,7 @@ from ledger import audit, lifecycle, scheduling, schemas
 from ledger.bank import index
 from ledger.clock import today_for
 from ledger.db import db
-from ledger.models import LedgerEntry, Merchant, Order, Source, utcnow
+from ledger.models import LedgerEntry, Merchant, Method, Order, Source, utcnow
 from ledger.rulebook import Rulebook
 
 # The API's input rules live in ledger/schemas.py (the models that are also the OpenAPI document).
@@ -125,7 +125,7 @@ def upsert_order(
         if getattr(order, field) != new:
             changes[field] = str(new)
             setattr(order, field, new)
-    due_on = data.due_on or (order.due_on if not created else data.ordered_on)
+    due_on = data.due_on or (order.due_on if not created else default_due_on(merchant, data))
     if order.due_on != due_on:
         changes["due_on"] = due_on.isoformat()
         order.due_on = due_on
@@ -149,6 +149,14 @@ def upsert_order(
             merchant.id, actor, "order.created" if created else "order.updated", order.id, **changes
         )
     return order, created
+
+
+def default_due_on(merchant: Merchant, data: OrderInput) -> date:
+    """The due date of a new order the shop sent without one: for an invoice the merchant's
+    net days after the order day when set (Merchant.payment_days), else the order day."""
+    if data.payment_method == Method.INVOICE and merchant.payment_days is not None:
+        return data.ordered_on + timedelta(days=merchant.payment_days)
+    return data.ordered_on
 
 
 # Order fields the shop's data sets directly (the amount goes through the money ledger).

@@ -161,14 +161,16 @@ def _hand_over(a: _Applying, action) -> None:
 
 def _charge_interest(a: _Applying, action: rules.ChargeInterest) -> None:
     """Default interest on the open principal, per day, from the due date or the end of the
-    last interest charged; by the customer's country law (ledger.interest)."""
+    last interest charged; by the law of the customer's country, or the one the merchant's
+    terms choose (Merchant.interest_base, ledger.interest.governing_country)."""
     order = a.order
     start = max(order.due_on, _interest_charged_until(order))
     statement = order.statement
+    country = interest.governing_country(order.country, a.ctx.merchant.interest_base)
     try:
         if action.statutory:
             result = interest.statutory_interest(
-                statement.principal_open, order.country, order.customer_type, start, a.ctx.today
+                statement.principal_open, country, order.customer_type, start, a.ctx.today
             )
         else:
             result = interest.fixed_interest(
@@ -181,7 +183,7 @@ def _charge_interest(a: _Applying, action: rules.ChargeInterest) -> None:
     db.session.flush()
     note = f"interest {start.isoformat()} to {a.ctx.today.isoformat()} ({result.law})"
     lifecycle.charge(order, EntryKind.INTEREST, result.amount, a.cause, event.id, note)
-    flat = interest.flat_fee(order.country, order.customer_type, order.currency)
+    flat = interest.flat_fee(country, order.customer_type, order.currency)
     if action.statutory and flat and not _flat_fee_charged(order):
         lifecycle.charge(order, EntryKind.FEE, flat, a.cause, event.id, FLAT_FEE_NOTE)
 

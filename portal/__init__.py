@@ -50,6 +50,7 @@ def init_portal(app: Flask) -> None:
 
     # Ahead of the CSRF check, which reads the form: the statement upload's own size limit.
     app.before_request(bank.limit_upload)
+    app.before_request(settings.limit_upload)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -58,6 +58,23 @@ ROUTES: dict[str, Action] = {
     "audit_page.audit_csv": Action.REPORTS,
     "dashboard.page": Action.VIEW,
     "settings.page": Action.SETTINGS,
+    "settings.save_company": Action.SETTINGS,
+    "settings.save_mail": Action.SETTINGS,
+    "settings.save_terms": Action.SETTINGS,
+    "settings.save_matching": Action.SETTINGS,
+    "settings.save_webhook": Action.SETTINGS,
+    "settings.save_shop": Action.SETTINGS,
+    "settings.save_time": Action.SETTINGS,
+    "settings.logo": Action.VIEW,  # the letterhead's logo, for everyone of the merchant
+    "settings.upload_logo": Action.SETTINGS,
+    "settings.remove_logo": Action.SETTINGS,
+    "settings.add_account": Action.SETTINGS,
+    "settings.edit_account": Action.SETTINGS,
+    "settings.remove_account": Action.SETTINGS,
+    "settings.webhook_secret": Action.SETTINGS,
+    "settings.webhook_test": Action.SETTINGS,
+    "settings.create_token": Action.SETTINGS,
+    "settings.revoke_token": Action.SETTINGS,
     "users.user_list": Action.USERS,
 }
 

@@ -130,9 +130,15 @@ def daily_run_day(timezone: str, now_utc: datetime, hour: int) -> date | None:
     return local.date() if local.hour >= hour else None
 
 
+def run_hour(merchant: Merchant, installation_hour: int) -> int:
+    """The local hour of the merchant's daily run: its own (settings), else the installation's
+    MAHNWERK_DAILY_RUN_HOUR."""
+    return installation_hour if merchant.run_hour is None else merchant.run_hour
+
+
 def dispatch_daily_runs(now_utc: datetime | None = None) -> list[int]:
     """Fired by the cron scheduler every few minutes: start each merchant's daily run once it is
-    past the run hour in the merchant's own time zone (a missed hour is caught up), and pick up
+    past its run hour in the merchant's own time zone (a missed hour is caught up), and pick up
     deliveries a crashed worker left behind. Statement files waiting in the bank inbox folders
     are imported before any run starts."""
     now_utc = now_utc or datetime.now(UTC)
@@ -146,7 +152,7 @@ def dispatch_daily_runs(now_utc: datetime | None = None) -> list[int]:
         if current_app.config["MAHNWERK_TODAY"]:
             day = today_for(merchant)
         else:
-            day = daily_run_day(merchant.timezone, now_utc, hour)
+            day = daily_run_day(merchant.timezone, now_utc, run_hour(merchant, hour))
         if day is None:
             continue
         try:

@@ -29,9 +29,7 @@ def upgrade():
         batch_op.add_column(sa.Column('logo', sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column('logo_type', sa.String(length=40), nullable=True))
         batch_op.add_column(sa.Column('reply_to_email', sa.String(length=254), nullable=True))
-        batch_op.add_column(
-            sa.Column('payment_days', sa.Integer(), server_default='14', nullable=False)
-        )
+        batch_op.add_column(sa.Column('payment_days', sa.Integer(), nullable=True))
         batch_op.add_column(
             sa.Column('discount_percent', sa.Numeric(precision=5, scale=2), nullable=True)
         )

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from ledger import dunning
 from ledger.db import db
 from ledger.models import DunningRun, OutboxMessage
-from worker.channels.webhook import signature
+from ledger.webhooks import signature
 from worker.jobs import daily_run_day, deliver, dispatch_daily_runs
 from worker.mail import mail
 

@@ -25,7 +25,7 @@ def send(message, merchant) -> None:
         recipients=[message.recipient],
         body=message.body,
         sender=sender,
-        reply_to=merchant.sender_email or merchant.accounting_email,
+        reply_to=merchant.reply_to_email or merchant.sender_email or merchant.accounting_email,
         extra_headers={
             "X-Mahnwerk-Message": str(message.id),
             "X-Mahnwerk-Purpose": message.purpose,
