@@ -63,6 +63,9 @@ def _config(app: Flask) -> None:
         DAILY_RUN_HOUR=int(env.get("MAHNWERK_DAILY_RUN_HOUR", "6")),
         RQ_QUEUE=env.get("MAHNWERK_QUEUE", "mahnwerk"),
         WTF_CSRF_TIME_LIMIT=None,
+        # The portal's address as its users reach it (scheme, host, any path prefix): links in
+        # invitation and password-reset mails start with it, never with a request's Host header.
+        PORTAL_URL=env.get("MAHNWERK_PORTAL_URL", "http://127.0.0.1:5000").rstrip("/"),
         MAHNWERK_HTTPS=https,
         PREFERRED_URL_SCHEME="https" if https else "http",
         # How many reverse proxies set X-Forwarded-For/-Proto in front of the portal.

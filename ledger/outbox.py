@@ -120,6 +120,16 @@ def mark_sent(message: OutboxMessage) -> None:
     message.state = MessageState.SENT
     message.sent_at = utcnow()
     message.last_error = None
+    forget_link(message)
+
+
+def forget_link(message: OutboxMessage) -> None:
+    """A one-time link (invitation, password reset: ledger/team.py) is struck from the stored
+    message once it went out: the outbox keeps what was sent, not a key to an account."""
+    link = (message.payload or {}).get("link")
+    if link:
+        message.body = (message.body or "").replace(link, "[…]")
+        message.payload = {key: value for key, value in message.payload.items() if key != "link"}
 
 
 def backoff(attempts: int) -> timedelta:

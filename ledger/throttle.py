@@ -146,12 +146,28 @@ def record_failure(email: str, address: str | None, now: datetime | None = None)
     return max(new_locks, key=lambda lock: lock.until)
 
 
-def record_success(email: str, address: str | None) -> None:
+def record_success(email: str, address: str | None, attempts: int = 1) -> None:
     """The password was right: the account's failures and lockouts are forgotten, and the
-    address's count of this attempt taken back. The caller commits."""
+    address's count of this attempt taken back (of both, password and code, for a login with
+    two-factor: attempts=2). The caller commits."""
     account, address_row = _rows(email, address)
     db.session.delete(account)
-    address_row.failures = max(address_row.failures - 1, 0)
+    address_row.failures = max(address_row.failures - attempts, 0)
+
+
+def allow_request(key: str, limit: int, now: datetime | None = None) -> bool:
+    """A plain rate limit in the same table, for what is not a login (password-reset mails per
+    client address): at most `limit` requests per WINDOW for `key`; counts this one when it is
+    allowed. `key` must not start with "account:" or "address:". The caller commits."""
+    now = now or utcnow()
+    row = _row(key[:KEY_LENGTH])
+    if row.window_started_at is None or now - row.window_started_at >= WINDOW:
+        row.failures = 0
+        row.window_started_at = now
+    if row.failures >= limit:
+        return False
+    row.failures += 1
+    return True
 
 
 def refused(lock: Lock, email: str, address: str | None) -> None:

@@ -25,12 +25,15 @@ def _load_user(user_id: str) -> User | None:
         return None
     if user is None or session.get(GENERATION_KEY) != user.session_generation:
         return None  # logged out or password changed since: the login page again
+    if not user.active:
+        return None  # deactivated (which ends the sessions too)
     return user
 
 
 def init_portal(app: Flask) -> None:
     from portal import (
         access,
+        account,
         api,
         api_docs,
         audit_page,
@@ -40,6 +43,7 @@ def init_portal(app: Flask) -> None:
         i18n,
         orders,
         outbox,
+        password,
         rules_page,
         runs,
         security,
@@ -70,6 +74,8 @@ def init_portal(app: Flask) -> None:
         audit_page,
         settings,
         users,
+        account,
+        password,
     ):
         app.register_blueprint(module.bp)
     i18n.register(app)

@@ -15,6 +15,9 @@ from portal.ui import error_page
 # Routes that are not the portal's pages: the login itself, static files, and the API (its
 # bearer tokens are the shop's, checked in portal/api.py).
 PUBLIC = {"static", "auth.login", "auth.logout", "api_docs.page"}
+# Used logged out (the links in invitation and reset mails, the login's code step); their
+# forms still carry the CSRF token.
+PUBLIC |= {"auth.two_factor", "password.invite", "password.forgot", "password.reset"}
 PUBLIC_BLUEPRINTS = {"api"}
 
 ROUTES: dict[str, Action] = {
@@ -76,6 +79,18 @@ ROUTES: dict[str, Action] = {
     "settings.create_token": Action.SETTINGS,
     "settings.revoke_token": Action.SETTINGS,
     "users.user_list": Action.USERS,
+    "users.invite": Action.USERS,
+    "users.change_role": Action.USERS,
+    "users.deactivate": Action.USERS,
+    "users.reactivate": Action.USERS,
+    "users.resend": Action.USERS,
+    "users.two_factor_rule": Action.USERS,
+    "account.page": Action.VIEW,  # one's own account, any role
+    "account.change_password": Action.VIEW,
+    "account.two_factor": Action.VIEW,
+    "account.start_two_factor": Action.VIEW,
+    "account.confirm_two_factor": Action.VIEW,
+    "account.disable_two_factor": Action.VIEW,
 }
 
 

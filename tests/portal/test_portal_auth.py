@@ -22,11 +22,11 @@ def test_htmx_request_without_login_redirects_the_whole_page(app):
     assert response.headers["HX-Redirect"] == "/login"
 
 
-def test_login_then_order_list(app, merchant_info):
+def test_login_then_the_dashboard(app, merchant_info):
     client = app.test_client()
     response = login(client, merchant_info["email"], merchant_info["password"])
     assert response.status_code == 302
-    assert response.headers["Location"] == "/orders"
+    assert response.headers["Location"] == "/dashboard"
     page = client.get("/orders")
     assert page.status_code == 200
     assert merchant_info["name"] in page.get_data(as_text=True)
@@ -42,7 +42,7 @@ def test_login_returns_to_the_page_asked_for_but_never_offsite(app, merchant_inf
     token = csrf_token(client)
     data |= {"csrf_token": token, "next": "//evil.example/x"}
     response = client.post("/login", data=data)
-    assert response.headers["Location"] == "/orders"
+    assert response.headers["Location"] == "/dashboard"
 
 
 def test_bad_password_shows_an_error_and_keeps_the_email(app, merchant_info):

@@ -1,0 +1,159 @@
+"""The pages behind the links in mails, used logged out: accepting an invitation, asking for a
+password reset and setting the new password. Also the words for the password policy's refusals
+and the links' absolute URLs, which the team and account pages share."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import login_user, logout_user
+
+from ledger import accounts, team
+from ledger.db import db
+from portal import GENERATION_KEY
+from portal.ui import error_page
+
+log = logging.getLogger(__name__)
+bp = Blueprint("password", __name__)
+
+
+def link(purpose: str, token: str) -> str:
+    """The link's absolute URL from the configured PORTAL_URL (a request's Host header could be
+    forged, and the link would carry the token to someone else's server)."""
+    endpoint = "password.invite" if purpose == team.INVITE else "password.reset"
+    path = url_for(endpoint, token=token)[len(request.script_root) :]
+    return current_app.config["PORTAL_URL"] + path
+
+
+def deliver_soon(message) -> None:
+    """Hand the committed mail to the worker now; with Redis away the sweeper sends it later."""
+    from redis.exceptions import RedisError
+
+    try:
+        current_app.extensions["job_queue"].enqueue("worker.jobs.deliver", message.id)
+    except (RedisError, OSError) as exc:
+        log.warning(
+            "Redis is not answering (%s): the sweeper will send message %s", exc, message.id
+        )
+
+
+def password_error(exc: accounts.AccountError) -> str:
+    """The policy's refusal in the user's language."""
+    reason = getattr(exc, "reason", None)
+    if reason == "too_short":
+        return _(
+            "The password needs at least %(num)d characters.", num=accounts.MIN_PASSWORD_LENGTH
+        )
+    if reason == "common":
+        return _("This is one of the most common passwords; please choose another one.")
+    if reason == "email":
+        return _("The password must not contain your email address.")
+    if reason == "merchant":
+        return _("The password must not contain your company's name.")
+    return _("This password cannot be used.")
+
+
+def new_password(form) -> tuple[str, str | None]:
+    """The new password typed twice: the password, or an error for the form."""
+    password = form.get("password", "")
+    if password != form.get("password_again", ""):
+        return password, _("The two passwords differ.")
+    return password, None
+
+
+def _gone(state: str):
+    if state == "unknown":
+        return error_page(
+            404, _("Link not found"), _("This link is not valid. Please check the address.")
+        )
+    return error_page(
+        410,
+        _("Link no longer valid"),
+        _("This link was used already or has expired; nothing was changed. Ask for a new one."),
+    )
+
+
+def _log_in(user) -> None:
+    logout_user()
+    login_user(user)
+    session[GENERATION_KEY] = user.session_generation
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def invite(token: str):
+    row, state = team.find_token(token, team.INVITE)
+    if state != "ok":
+        return _gone(state)
+    user = row.user
+    error, status = None, 200
+    if request.method == "POST":
+        password, error = new_password(request.form)
+        if error is None:
+            try:
+                team.accept_invitation(row, password)
+            except accounts.AccountError as exc:
+                db.session.rollback()
+                error = password_error(exc)
+            else:
+                db.session.commit()
+                _log_in(user)
+                return redirect(url_for("dashboard.page"))
+        status = 422
+    page = render_template("auth/invite.html", user=user, token=token, error=error)
+    return page, status
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot():
+    if request.method == "GET":
+        return render_template("auth/forgot.html", sent=False, email="")
+    email = request.form.get("email", "").strip()[:254]
+    if not email:
+        page = render_template(
+            "auth/forgot.html", sent=False, email="", error=_("Please enter your email address.")
+        )
+        return page, 422
+    result = team.request_reset(email, request.remote_addr, link)
+    db.session.commit()
+    if result is False:
+        error = _("Too many requests from your network; please try again in 15 minutes.")
+        return render_template("auth/forgot.html", sent=False, email=email, error=error), 429
+    if result is not None:
+        deliver_soon(result)
+    # The same answer whether or not there is such an account.
+    return render_template("auth/forgot.html", sent=True, email=email)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    row, state = team.find_token(token, team.RESET)
+    if state != "ok":
+        return _gone(state)
+    error, status = None, 200
+    if request.method == "POST":
+        password, error = new_password(request.form)
+        if error is None:
+            try:
+                team.reset_password(row, password)
+            except accounts.AccountError as exc:
+                db.session.rollback()
+                error = password_error(exc)
+            else:
+                db.session.commit()
+                logout_user()
+                session.pop(GENERATION_KEY, None)
+                flash(_("Your new password is set. Please log in with it."), "info")
+                return redirect(url_for("auth.login"))
+        status = 422
+    return render_template("auth/reset.html", user=row.user, token=token, error=error), status
