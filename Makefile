@@ -5,6 +5,7 @@ BIN     := $(VENV)/bin
 PIP     := $(BIN)/pip
 MW      := $(BIN)/mahnwerk
 HTMX    := static/vendor/htmx.min.js
+NPM_DEPS := node_modules/.installed
 CATALOG := translations/de/LC_MESSAGES/messages.mo
 APT_GET := $(shell command -v apt-get 2>/dev/null)
 
@@ -22,10 +23,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/activate
 	$(PIP) install --quiet -e '.[dev]'
 	touch $(VENV)/.installed $@
 
-# htmx comes from the npm registry, pinned in package.json / package-lock.json.
-$(HTMX): package.json
+# htmx (served) and axe-core (the browser tests' accessibility checker) come from the npm
+# registry, pinned in package.json / package-lock.json.
+$(NPM_DEPS): package.json package-lock.json
 	@command -v npm >/dev/null || { [ -n "$(APT_GET)" ] && apt-get update -qq && apt-get install -y -qq nodejs npm; }
 	npm ci --no-audit --no-fund --silent
+	touch $@
+
+$(HTMX): $(NPM_DEPS)
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
 
@@ -49,7 +54,7 @@ run: $(VENV)/.installed $(HTMX) $(CATALOG)
 	$(MW) demo
 	$(MW) serve
 
-test: $(VENV)/.installed-dev $(HTMX) $(CATALOG) /usr/bin/chromium
+test: $(VENV)/.installed-dev $(HTMX) $(NPM_DEPS) $(CATALOG) /usr/bin/chromium
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev

@@ -10,9 +10,15 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
   if (!button || !menu) return;
-  button.addEventListener("click", () => {
-    const open = button.getAttribute("aria-expanded") !== "true";
+  const setOpen = (open) => {
     button.setAttribute("aria-expanded", String(open));
     menu.classList.toggle("open", open);
+  };
+  button.addEventListener("click", () => setOpen(button.getAttribute("aria-expanded") !== "true"));
+  // Escape closes the open menu and gives the focus back to its button.
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || button.getAttribute("aria-expanded") !== "true") return;
+    setOpen(false);
+    button.focus();
   });
 });
