@@ -238,6 +238,15 @@ class Order(db.Model):
         Index("ix_orders_merchant_status", "merchant_id", "status"),
         # A bank import first indexes the orders whose reference keys are missing or stale.
         Index("ix_orders_merchant_references_version", "merchant_id", "references_version"),
+        # The dashboard's live count of "already paid" claims: only the claimed orders (with
+        # their status, or the planner takes the status index and reads every open order).
+        Index(
+            "ix_orders_merchant_claimed",
+            "merchant_id",
+            "status",
+            sqlite_where=sql_text("payment_claimed_on IS NOT NULL"),
+            postgresql_where=sql_text("payment_claimed_on IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -688,3 +697,18 @@ class OrderReference(db.Model):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     key: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(10))  # number | invoice | extra | rf | qrr
+
+
+class DashboardFigures(db.Model):
+    """The dashboard's figures of one merchant, computed by ledger.dashboard.compute (a worker
+    job after each daily run and bank import, nightly, and on request): the page reads this
+    snapshot instead of aggregating the whole order book on every request."""
+
+    __tablename__ = "dashboard_figures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), unique=True)
+    computed_at: Mapped[datetime] = mapped_column(DateTime)
+    figures: Mapped[dict] = mapped_column(JSON, default=dict)  # ledger.dashboard.Figures
+    # "Recompute now" was asked for at this time; the page waits while it is newer.
+    requested_at: Mapped[datetime | None] = mapped_column(DateTime)

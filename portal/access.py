@@ -24,6 +24,7 @@ ROUTES: dict[str, Action] = {
     "auth.language": Action.VIEW,  # one's own language
     "orders.index": Action.VIEW,
     "orders.order_list": Action.VIEW,
+    "orders.open_total": Action.VIEW,
     "orders.detail": Action.VIEW,
     "orders.remind": Action.DUNNING,
     "orders.block": Action.DUNNING,
@@ -60,6 +61,7 @@ ROUTES: dict[str, Action] = {
     "audit_page.audit_list": Action.REPORTS,
     "audit_page.audit_csv": Action.REPORTS,
     "dashboard.page": Action.VIEW,
+    "dashboard.recompute": Action.VIEW,  # fresh figures: changes nothing in the book
     "settings.page": Action.SETTINGS,
     "settings.save_company": Action.SETTINGS,
     "settings.save_mail": Action.SETTINGS,

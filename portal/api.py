@@ -11,7 +11,7 @@ from flask import Blueprint, g, jsonify, request
 from pydantic.json_schema import models_json_schema
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ledger import accounts, idempotency, lifecycle, orders, schemas
+from ledger import accounts, dashboard, idempotency, lifecycle, orders, schemas
 from ledger.bank import accounts as bank_accounts
 from ledger.bank import importing
 from ledger.clock import today_for
@@ -268,6 +268,7 @@ def import_statement():
     except importing.ImportRefused as exc:
         db.session.rollback()
         return _problem(422, "statement refused", {"file": str(exc)})
+    dashboard.schedule_refresh(g.merchant.id)
     return jsonify(summary.as_dict()), 201
 
 

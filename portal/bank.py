@@ -12,6 +12,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ledger import dashboard
 from ledger.bank import accounts, importing, inbox
 from ledger.clock import today_for
 from ledger.db import db
@@ -196,6 +197,8 @@ def import_files():
             422,
         )
     results = [_import_one(upload) for upload in uploads]
+    if any("summary" in result for result in results):
+        dashboard.schedule_refresh(current_user.merchant_id)
     return _import_answer(results)
 
 

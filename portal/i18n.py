@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from babel.dates import format_date, format_time, format_timedelta
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal, format_percent
 from flask import Flask, request
 from flask_babel import Babel, get_locale, get_timezone
 from flask_login import current_user
@@ -76,12 +76,32 @@ def money(amount: Decimal | None, currency: str = "EUR") -> str:
     return format_currency(amount, currency, locale=locale)
 
 
+def number(value: int | float | Decimal | None) -> str:
+    """A count: 1.000.000 (de) / 1,000,000 (en)."""
+    return "—" if value is None else format_decimal(value, locale=get_locale())
+
+
+def percent(value: float | None) -> str:
+    """A share as a percentage: 12,5 % (de) / 12.5% (en); None (nothing to divide) as —."""
+    if value is None:
+        return "—"
+    return format_percent(round(value, 3), locale=get_locale(), decimal_quantization=False)
+
+
+def month(value: date) -> str:
+    """A month: Nov. 2026 (de) / Nov 2026 (en)."""
+    return format_date(value, "MMM y", locale=get_locale())
+
+
 def register(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.add_template_filter(day, "day")
     app.add_template_filter(ago, "ago")
     app.add_template_filter(money, "money")
+    app.add_template_filter(number, "number")
+    app.add_template_filter(percent, "percent")
+    app.add_template_filter(month, "month")
     app.add_template_global(get_locale, "current_locale")
 
 
-__all__ = ["LANGUAGES", "ago", "babel", "day", "money", "register"]
+__all__ = ["LANGUAGES", "ago", "babel", "day", "money", "month", "number", "percent", "register"]

@@ -46,11 +46,12 @@ def scheduler_command() -> None:
     """Run RQ's cron scheduler: it starts each merchant's daily run at the run hour, local time."""
     from rq.cron import CronScheduler
 
-    from worker.jobs import dispatch_daily_runs
+    from worker.jobs import dispatch_daily_runs, refresh_stale_dashboards
 
     queue = current_app.extensions["job_queue"]
     scheduler = CronScheduler(connection=queue.connection)
     scheduler.register(dispatch_daily_runs, queue.name, cron=DISPATCH_CRON)
+    scheduler.register(refresh_stale_dashboards, queue.name, cron=DISPATCH_CRON)
     # Catch up at once after a restart: today's run, runs that died, messages left waiting.
     queue.enqueue("worker.jobs.dispatch_daily_runs")
     scheduler.start()

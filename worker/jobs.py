@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ledger import dunning, lifecycle, outbox, rulesets, scheduling
+from ledger import dashboard, dunning, lifecycle, outbox, rulesets, scheduling
 from ledger.clock import DEFAULT_TIMEZONE, today_for
 from ledger.db import db
 from ledger.models import (
@@ -66,6 +66,8 @@ def run_dunning(run_id: int) -> dict:
         raise
     dunning.finish_run(run, summary)
     db.session.commit()
+    if not run.dry_run:
+        dashboard.schedule_refresh(run.merchant_id)
     return {"orders_examined": summary.orders_examined, "steps": dict(summary.steps)}
 
 
@@ -245,3 +247,30 @@ def recompute_next_due(version_id: int) -> dict:
     count = scheduling.recompute_all(merchant, version, progress=progress)
     db.session.commit()
     return {"orders": count, "done": version.recomputed_at is not None}
+
+
+def refresh_dashboard(merchant_id: int) -> dict:
+    """Recompute the merchant's dashboard figures (ledger.dashboard) and store them."""
+    merchant = db.session.get(Merchant, merchant_id)
+    if merchant is None:
+        return {"skipped": "no such merchant"}
+    try:
+        dashboard.refresh(merchant, today_for(merchant))
+        db.session.commit()
+    except IntegrityError:  # another worker stored the merchant's first snapshot meanwhile
+        db.session.rollback()
+        dashboard.refresh(merchant, today_for(merchant))
+        db.session.commit()
+    return {"merchant": merchant_id}
+
+
+def refresh_stale_dashboards() -> list[int]:
+    """Every few minutes (the scheduler, beside the dispatch): recompute the snapshots that are
+    missing, of an earlier day (the nightly recompute, in each merchant's time zone) or older
+    than the newest bank import or run (the inbox, the command line, a trigger lost)."""
+    asked = []
+    for merchant in db.session.scalars(select(Merchant).order_by(Merchant.id)).all():
+        stale = dashboard.needs_refresh(merchant, today_for(merchant))
+        if stale and dashboard.schedule_refresh(merchant.id):
+            asked.append(merchant.id)
+    return asked

@@ -27,9 +27,12 @@ def _book(seed, merchant_info):
 def test_the_list_shows_the_open_total_of_its_filter(app, portal, merchant_info, seed):
     _book(seed, merchant_info)
     portal.post("/orders/AK-1/mark-paid")
-    everything = portal.get("/orders", htmx=True).get_data(as_text=True)
+    # the list loads its total as a block of its own (hx-trigger="load"), with its filter
+    listing = portal.get("/orders?method=prepayment", htmx=True).get_data(as_text=True)
+    assert 'hx-get="/orders/open-total?method=prepayment" hx-trigger="load"' in listing
+    everything = portal.get("/orders/open-total", htmx=True).get_data(as_text=True)
     assert "Open: <strong>€1,020.50</strong>" in everything  # AK-1 is paid
-    prepaid = portal.get("/orders?method=prepayment", htmx=True).get_data(as_text=True)
+    prepaid = portal.get("/orders/open-total?method=prepayment", htmx=True).get_data(as_text=True)
     assert "Open: <strong>€20.50</strong>" in prepaid
 
 
