@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from markupsafe import Markup, escape
 
 WIDTH = 360  # the viewBox; the SVG scales to its box (CSS), so one unit is about one pixel
-LABEL = 104  # the labels' column
+LABEL = 124  # the labels' column
 VALUE = 64  # room right of the longest bar for its value
 BAR = 14
 GAP = 2  # between the bars of one row

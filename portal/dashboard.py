@@ -82,13 +82,14 @@ def _figures(stored: dict) -> dict:
         filters["percent"],
         _("The table below gives the orders reminded, paid and the amount recovered."),
     )
+    newest_first = figures["months"][::-1]  # as in the table
     figures["months_chart"] = bar_chart(
         "chart-months",
         _("Sales and cancelled unpaid prepayment orders per month"),
-        [filters["month"](m["month"]) for m in figures["months"]],
+        [filters["month"](m["month"]) for m in newest_first],
         [
-            (_("Sales"), [m["sales"]["count"] for m in figures["months"]]),
-            (_("Cancelled unpaid"), [m["cancelled"]["count"] for m in figures["months"]]),
+            (_("Sales"), [m["sales"]["count"] for m in newest_first]),
+            (_("Cancelled unpaid"), [m["cancelled"]["count"] for m in newest_first]),
         ],
         filters["number"],
         _("The table below gives the counts and amounts of each month."),
