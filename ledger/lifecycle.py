@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from ledger import audit, digest, entries, outbox, scheduling
+from ledger import audit, digest, entries, outbox, refusals, scheduling
 from ledger.db import db
 from ledger.models import (
     OPEN_STATUSES,
@@ -50,6 +50,7 @@ from ledger.models import (
     utcnow,
 )
 from ledger.money import MAX_MONEY
+from ledger.refusals import Refusal
 from ledger.rulebook import Rulebook, program_for
 
 ZERO = Decimal("0.00")
@@ -136,8 +137,9 @@ WEBHOOKS = {
 }
 
 
-class Refused(ValueError):
-    """The command does not apply to the order in its current state; nothing was changed."""
+class Refused(refusals.Refused):
+    """The command does not apply to the order in its current state; nothing was changed.
+    `Refused(code, **values)` with a code of ledger.refusals.TEXTS, or `Refused(why_not(…))`."""
 
 
 @dataclass(frozen=True)
@@ -159,34 +161,35 @@ def status_after(status: str, event: str) -> str | None:
     return TRANSITIONS.get((Status(status), Event(event)))
 
 
-def why_not(order: Order, event: Event) -> str | None:
-    """Why `event` cannot happen to the order now, or None when it can."""
+def why_not(order: Order, event: Event) -> Refusal | None:
+    """Why `event` cannot happen to the order now (a Refusal: its English text, code and
+    values), or None when it can."""
     status = Status(order.status)
     if (status, event) not in TRANSITIONS:
         already = any(t == status for (_s, e), t in TRANSITIONS.items() if e == event)
-        return f"the order is {status.replace('_', ' ')}{' already' if already else ''}"
+        return Refusal("status_already" if already else "status", status=status)
     allowed = METHODS.get(event)
     if allowed and order.payment_method not in allowed:
-        methods = " and ".join(str(m) for m in allowed)
-        return f"only {methods} orders can be {_PAST.get(event, event)}"
+        return Refusal(_METHOD_REFUSAL[event], methods=allowed)
     if event in NEEDS_CUSTOMER and order.erased_at is not None:
-        return "the customer's data was erased"
+        return Refusal("erased")
     if event in BLOCKED_BY_BLOCK and order.dunning_block:
-        return "dunning is blocked for this order"
+        return Refusal("blocked")
     if event is Event.BLOCK and order.dunning_block:
-        return "dunning is blocked already"
+        return Refusal("blocked_already")
     if event is Event.UNBLOCK and not order.dunning_block:
-        return "dunning is not blocked"
+        return Refusal("not_blocked")
     if event is Event.REACTIVATE and not order.paid_after_cancellation:
-        return "no payment came in after the cancellation"
+        return Refusal("no_late_payment")
     if event is Event.REFUND and order.statement.credit <= 0:
-        return "there is no credit to refund"
+        return Refusal("no_credit")
     if event is Event.ERASE and order.erased_at is not None:
-        return "the customer's data was erased already"
+        return Refusal("erased_already")
     return None
 
 
-_PAST = {Event.CANCEL: "cancelled", Event.MARK_OVERDUE: "marked overdue"}
+_METHOD_REFUSAL = {Event.CANCEL: "cancel_method", Event.MARK_OVERDUE: "mark_overdue_method"}
+assert set(_METHOD_REFUSAL) == set(METHODS), "every method restriction has its refusal"
 _PAST_STATUS = {
     Status.PAID: "paid",
     Status.CANCELLED: "cancelled",
@@ -199,12 +202,12 @@ def can(order: Order, event: str) -> bool:
     return why_not(order, Event(event)) is None
 
 
-def payment_refusal(order: Order, amount: Decimal) -> str | None:
+def payment_refusal(order: Order, amount: Decimal) -> Refusal | None:
     """Why this payment cannot be booked now (None: it can): the transition table, and the
     most the order's payments can add up to."""
     reason = why_not(order, Event.PAYMENT)
     if reason is None and order.paid_total + amount > MAX_MONEY:
-        reason = f"the order's payments would add up to more than {MAX_MONEY}"
+        reason = Refusal("payments_too_high", limit=MAX_MONEY)
     return reason
 
 
@@ -246,7 +249,7 @@ def lock(order_or_id) -> Order:
     order_id = getattr(order_or_id, "id", order_or_id)
     found = lock_many([order_id])
     if not found:
-        raise Refused("the order does not exist")
+        raise Refused("no_order")
     return found[0]
 
 
@@ -469,7 +472,7 @@ def record_payment(
             kind not in (EntryKind.DISCOUNT, EntryKind.WRITE_OFF)
             or not 0 < rest <= order.open_amount
         ):
-            raise Refused(f"an allowance is a discount or write-off of at most {order.open_amount}")
+            raise Refused("allowance", limit=order.open_amount)
         post(kind, rest)
     entry = post(EntryKind.PAYMENT, amount)
     if batch is None:
@@ -650,10 +653,10 @@ def reverse_payment(order: Order, entry: LedgerEntry, cause: Cause) -> LedgerEnt
     dunning where it was (its level and done steps stay)."""
     order = _locked(order)
     if entry.order_id != order.id or entry.kind != EntryKind.PAYMENT:
-        raise Refused("that is not a payment of this order")
+        raise Refused("not_a_payment")
     already = db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses_id == entry.id))
     if already:
-        raise Refused("the payment was reversed already")
+        raise Refused("reversed_already")
     _check(order, Event.PAYMENT_REVERSAL)
     reversal = entries.post(
         order,
@@ -755,9 +758,7 @@ def refund(order: Order, amount: Decimal, cause: Cause, reference: str | None = 
     order = _locked(order)
     _check(order, Event.REFUND)
     if amount <= 0 or amount > order.statement.credit:
-        raise Refused(
-            f"a refund must be more than 0 and at most the credit of {order.statement.credit}"
-        )
+        raise Refused("refund_amount", credit=order.statement.credit)
     entry = entries.post(
         order,
         EntryKind.REFUND,
@@ -856,9 +857,9 @@ def request_refund(order: Order, cause: Cause) -> None:
     order = _locked(order)
     credit = order.statement.credit
     if credit <= 0:
-        raise Refused("there is no credit to refund")
+        raise Refused("no_credit")
     if order.refund_requested_on is not None:
-        raise Refused("a refund of this order is already to be made")
+        raise Refused("refund_requested_already")
     order.refund_requested_on = cause.today
     order.updated_at = utcnow()
     audit.record(order.merchant_id, cause.actor, "refund.requested", order.id, amount=str(credit))
@@ -876,7 +877,7 @@ def charge(
     order = _locked(order)
     _check(order, Event.CHARGE)
     if kind not in (EntryKind.FEE, EntryKind.INTEREST):
-        raise Refused(f"{kind} is not a charge")
+        raise Refused("not_a_charge", kind=kind)
     if amount <= 0:
         return None
     entry = entries.post(

@@ -15,6 +15,8 @@ from ledger.clock import today_for
 from ledger.db import db
 from ledger.models import Merchant, RulesetVersion, utcnow
 from ledger.rulebook import active_version  # noqa: F401  (the version pages ask here too)
+from rules.ast import Span
+from rules.messages import MESSAGES
 
 
 class VersionConflict(Exception):
@@ -104,18 +106,19 @@ def save_version(
 
 
 MAX_TEXT = 100_000  # characters: the portal's editor and the CLI alike
-EMPTY = "activating this would stop all dunning for every order: the rules have no block"
+EMPTY = MESSAGES["no_block"]
+_WHOLE_TEXT = Span(1, 1, 1, 2)  # where a finding about the whole text points
 
 
 def compile_for_activation(merchant: Merchant, text: str) -> rules.Program:
     """The program `text` would be as the active rules; RulesError when it has errors, is too
     long, or has no block at all (an empty or comment-only text would stop all dunning)."""
     if len(text) > MAX_TEXT:
-        message = f"the rules are too long: at most {MAX_TEXT:,} characters"
-        raise rules.RulesError([rules.Diagnostic("error", message, 1, 1, 1, 2)], text)
+        too_long = rules.Diagnostic.coded("error", "too_long", _WHOLE_TEXT, limit=MAX_TEXT)
+        raise rules.RulesError([too_long], text)
     program = rules.compile_rules(text, check_context(merchant))
     if not program.blocks:
-        raise rules.RulesError([rules.Diagnostic("error", EMPTY, 1, 1, 1, 2)], text)
+        raise rules.RulesError([rules.Diagnostic.coded("error", "no_block", _WHOLE_TEXT)], text)
     return program
 
 

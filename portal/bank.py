@@ -18,11 +18,13 @@ from ledger.clock import today_for
 from ledger.db import db
 from ledger.models import BankImport, TransactionState
 from ledger.schemas import clean_filename
+from portal import reasons
 from portal.auth import require_login
 from portal.ui import Page, actor, clean_url, merchant, partial_request, render_page
 
 bp = Blueprint("bank", __name__)
 bp.before_request(require_login)
+bp.add_app_template_filter(reasons.bank_reason, "bank_reason")
 
 # One upload request: up to MAX_FILES statement files of at most importing.MAX_BYTES each; the
 # whole request may be UPLOAD_BYTES (a few big files, or many small ones).
@@ -166,7 +168,7 @@ def _import_one(upload) -> dict:
         db.session.rollback()
         return {
             "filename": filename,
-            "error": _("%(reason)s; nothing of it was stored", reason=exc),
+            "error": _("%(reason)s; nothing of it was stored", reason=reasons.refusal_text(exc)),
         }
     except Exception:  # a reader's or matcher's bug must not lose the other files' results
         db.session.rollback()
@@ -293,7 +295,9 @@ def _assign(transaction_id: int, parts: list[inbox.Part], form: dict):
     except inbox.InboxError as exc:
         db.session.rollback()
         return _answer(
-            transaction_id, error=_("Nothing was changed: %(reason)s.", reason=exc), form=form
+            transaction_id,
+            error=_("Nothing was changed: %(reason)s.", reason=reasons.refusal_text(exc)),
+            form=form,
         )
     row = _own_transaction(transaction_id)
     numbers = ", ".join(a.order.number for a in row.assignments)
@@ -369,7 +373,10 @@ def _set_aside(transaction_id: int, state: str, notice: str):
         inbox.set_aside(current_user.merchant_id, transaction_id, state, actor(), note)
     except inbox.InboxError as exc:
         db.session.rollback()
-        return _answer(transaction_id, error=_("Nothing was changed: %(reason)s.", reason=exc))
+        return _answer(
+            transaction_id,
+            error=_("Nothing was changed: %(reason)s.", reason=reasons.refusal_text(exc)),
+        )
     return _answer(transaction_id, notice=notice)
 
 

@@ -26,7 +26,7 @@ from ledger.models import (
     OutboxMessage,
     Source,
 )
-from portal import exports
+from portal import exports, reasons
 from portal.auth import require_login
 from portal.ui import (
     actor,
@@ -286,7 +286,8 @@ def _act(number: str, command, notice, form: dict | None = None, after=None):
     try:
         result = lifecycle.retrying(lambda: command(lifecycle.lock(order), cause))
     except lifecycle.Refused as exc:
-        return _refused(order, _("Nothing was changed: %(reason)s.", reason=exc), form)
+        reason = reasons.refusal_text(exc)
+        return _refused(order, _("Nothing was changed: %(reason)s.", reason=reason), form)
     if after is not None:
         after(result)
     db.session.refresh(order)
@@ -297,7 +298,7 @@ def _act(number: str, command, notice, form: dict | None = None, after=None):
 def mark_paid(number: str):
     def command(order, cause):
         if order.statement.principal_open <= 0:
-            raise lifecycle.Refused(_("the order is paid already"))
+            raise lifecycle.Refused("paid_already")
         amount = order.statement.principal_open
         return lifecycle.record_payment(
             order, amount, cause.today, cause, note="marked paid by hand"

@@ -13,6 +13,7 @@ from ledger import orders, preview, rulesets
 from ledger.clock import today_for
 from ledger.db import db
 from ledger.models import RulesetVersion
+from portal import rules_text
 from portal.auth import require_login
 from portal.ui import merchant, partial_request, render_page
 from rules.highlight import highlight
@@ -50,7 +51,12 @@ def listing(text: str) -> dict:
         line = min(max(d.line, 1), len(lines))
         column = min(max(d.column, 1), len(lines[line - 1]) + 1)
         by_line.setdefault(line, []).append(
-            {"severity": d.severity, "message": d.message, "column": column, "width": d.width}
+            {
+                "severity": d.severity,
+                "message": rules_text.message(d),
+                "column": column,
+                "width": d.width,
+            }
         )
     errors = sum(d.severity == "error" for d in found)
     return {
@@ -164,7 +170,8 @@ def save():
 
 
 def _refused(exc: rules.RulesError, block: str):
-    return render_page("rules/page.html", block, status=422, refused=exc.errors, comparison=None)
+    refused = rules_text.translated(exc.errors)
+    return render_page("rules/page.html", block, status=422, refused=refused, comparison=None)
 
 
 @bp.post("/rules/preview")
@@ -280,7 +287,7 @@ def activate(number: int):
         rulesets.activate(merchant(), version, current_user.email, recompute=False)
     except rules.RulesError as exc:
         db.session.rollback()
-        return _confirmation(version, status=422, refused=exc.errors)
+        return _confirmation(version, status=422, refused=rules_text.translated(exc.errors))
     db.session.commit()
     current_app.extensions["job_queue"].enqueue("worker.jobs.recompute_next_due", version.id)
     return redirect(url_for("rules_page.version_page", number=number), 303)

@@ -100,8 +100,9 @@ def _non_empty(values: dict) -> dict:
 
 # What the `label` filter shows for a stored value: order statuses, payment methods, money
 # ledger entries, bank transaction states, outbox messages, dunning actions, run states and
-# triggers, audit actions and details, the bank matcher's reasons. The English labels are the
-# stored values with spaces for underscores; a value missing here is shown that way too.
+# triggers, audit actions and details (the bank matcher's reasons: portal/reasons.py). The English
+# labels are the stored values with spaces for underscores; a value missing here is shown that
+# way too. tests/portal/test_labels.py holds it complete for the enums it translates.
 LABELS = {
     # order statuses (ledger.models.Status)
     "unpaid": _l("unpaid"),
@@ -246,27 +247,6 @@ LABELS = {
     "status": _l("status"),
     "transaction": _l("transaction"),
     "version": _l("version"),
-    # the bank matcher's reasons for a suggestion (ledger.bank.scoring.REASONS)
-    "creditor reference (RF) matches": _l("creditor reference (RF) matches"),
-    "QR reference matches": _l("QR reference matches"),
-    "order number in the text": _l("order number in the text"),
-    "invoice number in the text": _l("invoice number in the text"),
-    "stored reference in the text": _l("stored reference in the text"),
-    "order number similar in the text": _l("order number similar in the text"),
-    "invoice number similar in the text": _l("invoice number similar in the text"),
-    "stored reference similar in the text": _l("stored reference similar in the text"),
-    "amount equal": _l("amount equal"),
-    "amount short within tolerance": _l("amount short within tolerance"),
-    "amount equals the discount in time": _l("amount equals the discount in time"),
-    "amount less than open": _l("amount less than open"),
-    "amount more than open": _l("amount more than open"),
-    "amount part of a split payment": _l("amount part of a split payment"),
-    "currency differs": _l("currency differs"),
-    "name matches": _l("name matches"),
-    "name partly matches": _l("name partly matches"),
-    "name differs": _l("name differs"),
-    "IBAN known from an earlier payment": _l("IBAN known from an earlier payment"),
-    "order not open": _l("order not open"),
 }
 
 

@@ -58,11 +58,12 @@ def check(ruleset: ast.Ruleset, context: CheckContext | None = None) -> list[Dia
         for other, other_reach in earlier[block.method]:
             if covers(other_reach, later):
                 found.append(
-                    Diagnostic.at(
+                    Diagnostic.coded(
                         "warning",
-                        f"this block never applies: the block on line {other.span.line} "
-                        f'("{other.alias}") already matches every order it would match',
+                        "shadowed",
                         header_span(block),
+                        line=other.span.line,
+                        alias=other.alias,
                     )
                 )
                 break
@@ -73,9 +74,8 @@ def check(ruleset: ast.Ruleset, context: CheckContext | None = None) -> list[Dia
 
 
 BANK_HOLD_WARNINGS = {
-    "no account": "the merchant has no bank account yet: this holds every step until "
-    "statements of one are imported",
-    "never imported": "no bank statement has been imported yet: this holds every step until one is",
+    "no account": "bank_hold_no_account",
+    "never imported": "bank_hold_never_imported",
 }
 
 
@@ -83,7 +83,7 @@ def _check_bank_hold(settings, context: CheckContext | None, found: list) -> Non
     missing = context.bank_data_missing if context is not None else None
     for setting in settings:
         if setting.name == "bank_data_hold" and missing in BANK_HOLD_WARNINGS:
-            found.append(Diagnostic.at("warning", BANK_HOLD_WARNINGS[missing], setting.span))
+            found.append(Diagnostic.coded("warning", BANK_HOLD_WARNINGS[missing], setting.span))
 
 
 def header_span(block: ast.Block) -> Span:
@@ -91,8 +91,8 @@ def header_span(block: ast.Block) -> Span:
     return Span(start.line, start.column, start.line, start.column + len(block.alias))
 
 
-def _error(found: list, message: str, span: Span) -> None:
-    found.append(Diagnostic.at("error", message, span))
+def _error(found: list, code: str, span: Span, **params) -> None:
+    found.append(Diagnostic.coded("error", code, span, **params))
 
 
 def _check_settings(settings, found: list) -> None:
@@ -100,11 +100,11 @@ def _check_settings(settings, found: list) -> None:
     for setting in settings:
         if setting.name in seen:
             line = seen[setting.name].span.line
-            _error(found, f"this setting is already given on line {line}", setting.span)
+            _error(found, "setting_twice", setting.span, line=line)
         seen[setting.name] = setting
         days = getattr(setting, "days", 0)
         if days > MAX_DAYS:
-            _error(found, f"expected at most {MAX_DAYS} days here", setting.span)
+            _error(found, "too_many_days", setting.span, max_days=MAX_DAYS)
 
 
 def _check_block(
@@ -113,10 +113,10 @@ def _check_block(
     _check_settings(settings, found)
     why = never_matches(block, block_reach)
     if why:
-        _error(found, f"this block can never match: {why}", header_span(block))
+        _error(found, why, header_span(block))
     steps = block.steps
     if not steps:
-        found.append(Diagnostic.at("warning", "this block has no steps", header_span(block)))
+        found.append(Diagnostic.coded("warning", "no_steps", header_span(block)))
     previous: ast.Step | None = None
     seen: dict[tuple[int, bool], ast.Step] = {}
     terminal: ast.Step | None = None
@@ -124,23 +124,13 @@ def _check_block(
         trigger = step.trigger
         key = (trigger.days, trigger.business)
         if terminal is not None:
-            _error(
-                found,
-                f"no step can follow the step on line {terminal.span.line}: it ends dunning "
-                "(cancel or hand over to collection)",
-                step.span,
-            )
+            _error(found, "after_terminal", step.span, line=terminal.span.line)
         elif key in seen:
-            _error(found, f'duplicate step: "{trigger.text}" is already used', trigger.span)
+            _error(found, "duplicate_step", trigger.span, trigger=trigger.text)
         elif previous is not None and trigger.days <= previous.trigger.days:
-            _error(
-                found,
-                f"steps must come in increasing order: expected more than "
-                f"{previous.trigger.days} days here",
-                trigger.span,
-            )
+            _error(found, "steps_order", trigger.span, days=previous.trigger.days)
         if trigger.days > MAX_DAYS:
-            _error(found, f"expected at most {MAX_DAYS} days here", trigger.span)
+            _error(found, "too_many_days", trigger.span, max_days=MAX_DAYS)
         seen.setdefault(key, step)
         previous = step
         for action in step.actions:
@@ -172,10 +162,11 @@ def _check_base_rates(block: ast.Block, r: Reach, today: date, found: list) -> N
                 if today > until:
                     _error(
                         found,
-                        f"statutory interest for {country} orders needs today's base rate, "
-                        f"but it is known only up to {until.strftime('%d.%m.%Y')}: "
-                        f"{base_rates.UPDATE_HINT}",
+                        "base_rate_unknown",
                         action.span,
+                        country=country,
+                        until=until.strftime("%d.%m.%Y"),
+                        hint=base_rates.UPDATE_HINT,
                     )
 
 
@@ -191,24 +182,15 @@ def _check_escalation(block: ast.Block, found: list) -> None:
         for action in step.actions:
             if action.kind in NEEDS_REMINDER and not reminded:
                 found.append(
-                    Diagnostic.at(
+                    Diagnostic.coded(
                         "warning",
-                        f"this never happens: no reminder comes before it in this block, and "
-                        f"escalating in order (the default) no {action.kind.replace('_', ' ')} "
-                        f"comes before a reminder reached the order; add a reminder step "
-                        f'before it, or write "on missed steps: skip to the latest"',
+                        "needs_reminder",
                         action.span,
+                        action=action.kind.replace("_", " "),
                     )
                 )
             elif isinstance(action, ast.Remind) and action.fee and not reminded:
-                found.append(
-                    Diagnostic.at(
-                        "warning",
-                        "no fee is charged on a first reminder: escalating in order (the "
-                        "default) a fee comes only after an earlier reminder reached the order",
-                        action.span,
-                    )
-                )
+                found.append(Diagnostic.coded("warning", "first_reminder_fee", action.span))
         reminded = reminded or any(isinstance(a, ast.Remind) for a in step.actions)
 
 
@@ -216,38 +198,40 @@ def _check_action(block, action: ast.Action, context, found: list) -> None:
     method = block.method
     if isinstance(action, ast.Remind):  # the most frequent action first
         if action.level is not None and action.level < 1:
-            _error(found, "expected a level of 1 or more", action.span)
+            _error(found, "level_low", action.span)
         elif action.level is not None and action.level > MAX_LEVEL:
-            _error(found, f"expected a level of at most {MAX_LEVEL}", action.span)
+            _error(found, "level_high", action.span, max_level=MAX_LEVEL)
         if action.fee is not None and action.fee > MAX_FEE:
-            _error(found, f"expected a fee of at most {MAX_FEE:,}", action.span)
+            _error(found, "fee_high", action.span, max_fee=MAX_FEE)
         _check_fee_currency(block, action, found)
     elif isinstance(action, ast.Cancel) and method != "prepayment":
-        what = "any payment method" if method == "any" else method
-        _error(
-            found,
-            f"cancel is only for prepayment (vorkasse) orders, but this block is for {what}",
-            action.span,
-        )
+        if method == "any":
+            _error(found, "cancel_any", action.span)
+        else:
+            _error(found, "cancel_method", action.span, method=method)
     elif isinstance(action, ast.MarkOverdue) and method in ("prepayment", "any"):
-        what = "any payment method" if method == "any" else "prepayment"
-        _error(
-            found,
-            f"mark overdue is only for invoice and COD orders, but this block is for {what}",
-            action.span,
-        )
+        _error(found, "overdue_any" if method == "any" else "overdue_prepayment", action.span)
     elif isinstance(action, ast.Notify):
         _check_recipient(action, context, found)
     elif isinstance(action, ast.SendWebhook) and context and context.webhook_names is not None:
         if action.name not in context.webhook_names:
-            known = ", ".join(sorted(context.webhook_names)) or "none"
-            message = f'unknown webhook "{action.name}" (known: {known})'
+            known = ", ".join(sorted(context.webhook_names))
             match = difflib.get_close_matches(action.name, sorted(context.webhook_names), n=1)
             if match:
-                message += f'; did you mean "{match[0]}"?'
-            _error(found, message, action.span)
+                _error(
+                    found,
+                    "unknown_webhook_guess",
+                    action.span,
+                    name=action.name,
+                    known=known,
+                    guess=match[0],
+                )
+            elif known:
+                _error(found, "unknown_webhook", action.span, name=action.name, known=known)
+            else:
+                _error(found, "unknown_webhook_none", action.span, name=action.name)
     elif isinstance(action, ast.ChargeInterest) and not _valid_rate(action):
-        _error(found, "expected an interest rate above 0 and at most 100 %", action.span)
+        _error(found, "interest_rate", action.span)
 
 
 def _valid_rate(action: ast.ChargeInterest) -> bool:
@@ -258,24 +242,16 @@ def _check_recipient(action: ast.Notify, context, found: list) -> None:
     recipient = action.recipient
     if recipient in RECIPIENTS or EMAIL.fullmatch(recipient):
         if recipient == "team" and context is not None and not context.team_address_known:
-            found.append(
-                Diagnostic.at(
-                    "warning",
-                    "no team address is set; team notifications go to accounting",
-                    action.span,
-                )
-            )
+            found.append(Diagnostic.coded("warning", "no_team_address", action.span))
         return
     if "@" in recipient:
-        _error(found, f'"{recipient}" is not a valid email address', action.span)
+        _error(found, "bad_email", action.span, recipient=recipient)
         return
-    message = (
-        f'unknown recipient "{recipient}": expected accounting, team or a quoted email address'
-    )
     match = difflib.get_close_matches(recipient, RECIPIENTS, n=1)
     if match:
-        message += f' (did you mean "{match[0]}"?)'
-    _error(found, message, action.span)
+        _error(found, "unknown_recipient_guess", action.span, recipient=recipient, guess=match[0])
+    else:
+        _error(found, "unknown_recipient", action.span, recipient=recipient)
 
 
 def _check_fee_currency(block: ast.Block, action: ast.Remind, found: list) -> None:
@@ -283,12 +259,9 @@ def _check_fee_currency(block: ast.Block, action: ast.Remind, found: list) -> No
         return
     possible = block_currencies(block)
     if possible is not None and action.fee_currency not in possible:
-        have = " or ".join(sorted(possible)) or "no currency"
-        _error(
-            found,
-            f"a fee in {action.fee_currency} cannot apply here: this block's orders are in {have}",
-            action.span,
-        )
+        have = " or ".join(sorted(possible))
+        code = "fee_currency" if have else "fee_currency_none"
+        _error(found, code, action.span, currency=action.fee_currency, have=have)
 
 
 def block_currencies(block: ast.Block) -> set[str] | None:
@@ -338,17 +311,18 @@ def _values(block: ast.Block, kind, attribute: str) -> list:
 
 
 def never_matches(block: ast.Block, r: Reach) -> str | None:
-    """Why no order can match the block (whose reach is `r`), or None."""
+    """Why no order can match the block (whose reach is `r`): a code of rules.messages, or
+    None."""
     if r.country_lists and not frozenset.intersection(*r.country_lists):
-        return "no country is in every country list"
+        return "never_countries"
     if len({c.customer_type for c in r.others if c.__class__ is ast.CustomerCondition}) > 1:
-        return "a customer cannot be both b2b and b2c"
+        return "never_customer"
     if len({c.language for c in r.others if c.__class__ is ast.LanguageCondition}) > 1:
-        return "an order has only one language"
+        return "never_language"
     if _empty(*r.amounts):
-        return "no amount meets all the amount conditions"
+        return "never_amount"
     if block_currencies(block) == set():
-        return "the amount's currency does not fit the countries"
+        return "never_currency"
     return None
 
 

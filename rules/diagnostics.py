@@ -4,21 +4,43 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rules import messages
 from rules.ast import Span
 
 
 @dataclass(frozen=True)
 class Diagnostic:
     severity: str  # "error" | "warning"
-    message: str
+    message: str  # English
     line: int  # 1-based
     column: int  # 1-based
     end_line: int
     end_column: int
+    code: str = ""  # the checker's: a key of rules.messages.MESSAGES ("" for syntax errors)
+    args: tuple[tuple[str, object], ...] = ()  # the values in the message, for a translation
 
     @classmethod
     def at(cls, severity: str, message: str, span: Span) -> Diagnostic:
         return cls(severity, message, span.line, span.column, span.end_line, span.end_column)
+
+    @classmethod
+    def coded(cls, severity: str, code: str, span: Span, **params) -> Diagnostic:
+        """A checker's diagnostic: its English text from rules.messages, code and values kept."""
+        text = messages.message(code, **params)
+        return cls(
+            severity,
+            text,
+            span.line,
+            span.column,
+            span.end_line,
+            span.end_column,
+            code,
+            tuple(sorted(params.items())),
+        )
+
+    @property
+    def params(self) -> dict:
+        return dict(self.args)
 
     @property
     def width(self) -> int:

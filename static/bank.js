@@ -1,9 +1,18 @@
 // The bank page's upload: drop files onto the drop zone, and a progress bar while they are
 // sent (XMLHttpRequest reports upload progress; fetch does not). Without JavaScript the form is a
-// plain multipart POST and the answer a whole page.
+// plain multipart POST and the answer a whole page. Its words come translated from the page:
+// the form's data-text-* attributes, with {name} where a value goes (CSP: no inline script).
 (function () {
   function form() {
     return document.querySelector("form.upload-form");
+  }
+
+  function say(f, name, values) {
+    let text = f.dataset[name] || "";
+    for (const [key, value] of Object.entries(values || {})) {
+      text = text.split("{" + key + "}").join(String(value));
+    }
+    return text;
   }
 
   function showChosen(f) {
@@ -15,8 +24,10 @@
     const max = Number(f.dataset.maxBytes);
     const big = Array.from(input.files).filter((file) => file.size > max);
     status.textContent = big.length
-      ? "Too large (at most " + Math.round(max / 1048576) + " MB a file): " +
-        big.map((file) => file.name).join(", ") + ". Such a file is refused; the others are imported."
+      ? say(f, "textTooLarge", {
+          size: Math.round(max / 1048576),
+          files: big.map((file) => file.name).join(", "),
+        })
       : "";
   }
 
@@ -52,25 +63,25 @@
       bar.hidden = false;
       bar.value = Math.round((e.loaded / e.total) * 100);
       status.textContent = e.loaded < e.total
-        ? "Sending… " + bar.value + " %"
-        : "Sent; reading and matching the statements…";
+        ? say(f, "textProgress", { percent: bar.value })
+        : say(f, "textSent");
     });
     xhr.addEventListener("load", () => {
       if (!swapIn(xhr.responseText)) {
         button.disabled = false;
         bar.hidden = true;
-        status.textContent = "The import failed (" + xhr.status + "). Reload the page and try again.";
+        status.textContent = say(f, "textFailed", { status: xhr.status });
       }
     });
     xhr.addEventListener("error", () => {
       button.disabled = false;
       bar.hidden = true;
-      status.textContent = "The upload was interrupted. Check the import history, then try again.";
+      status.textContent = say(f, "textInterrupted");
     });
     button.disabled = true;
     bar.hidden = false;
     bar.value = 0;
-    status.textContent = "Sending…";
+    status.textContent = say(f, "textSending");
     xhr.send(new FormData(f));
   }
 

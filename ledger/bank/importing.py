@@ -15,6 +15,7 @@ from schwifty.exceptions import SchwiftyException
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from ledger import refusals
 from ledger.bank import accounts, matching
 from ledger.bank.read import read_bank_file
 from ledger.bank.statements import Statement, StatementError, Transaction
@@ -33,8 +34,9 @@ WAYS = ("upload", "cli", "api", "inbox")
 LOOKUP_CHUNK = 500  # fingerprints per IN (...) look-up
 
 
-class ImportRefused(ValueError):
-    """The file is refused as a whole; nothing was stored. The message says what and where."""
+class ImportRefused(refusals.Refused):
+    """The file is refused as a whole; nothing was stored. The message says what and where (a
+    code of ledger.refusals.TEXTS and its values)."""
 
 
 @dataclass
@@ -103,8 +105,11 @@ def _account_for(merchant: Merchant, statement: Statement, own: dict[str, BankAc
             return found[0]
     named = " / ".join(n for n in (statement.account_iban, statement.account_other) if n)
     raise ImportRefused(
-        f"the statement{_at(statement)} is of {named or 'no account'}, which is not one of "
-        f"{merchant.name}'s bank accounts ({', '.join(own) or 'none yet'})"
+        "foreign_account",
+        at=_at(statement),
+        named=named or "no account",
+        merchant=merchant.name,
+        own=", ".join(own) or "none yet",
     )
 
 
@@ -136,8 +141,11 @@ def _check_currency(statement: Statement, account: BankAccount) -> None:
     wrong = sorted(c for c in currencies if c not in NO_CURRENCY and c != account.currency)
     if wrong:
         raise ImportRefused(
-            f"the statement{_at(statement)} is in {', '.join(wrong)}, but the account "
-            f"{account.iban} is in {account.currency}"
+            "foreign_currency",
+            at=_at(statement),
+            currencies=", ".join(wrong),
+            iban=account.iban,
+            currency=account.currency,
         )
 
 
@@ -189,11 +197,11 @@ def import_file(
     if way not in WAYS:
         raise ValueError(f"unknown way in: {way}")
     if len(data) > MAX_BYTES:
-        raise ImportRefused(f"the file has {len(data):,} bytes; at most {MAX_BYTES:,} are taken")
+        raise ImportRefused("file_too_big", size=len(data), limit=MAX_BYTES)
     try:
         bank_file = read_bank_file(data, filename)
     except StatementError as exc:
-        raise ImportRefused(str(exc)) from exc
+        raise ImportRefused("unreadable", detail=str(exc)) from exc
     own = {account.iban: account for account in accounts.accounts_of(merchant.id)}
     plan = []
     for statement in bank_file.statements:

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, or_, select
 
-from ledger import audit, lifecycle
+from ledger import audit, lifecycle, refusals
 from ledger.bank import matching
 from ledger.db import db
 from ledger.models import (
@@ -25,8 +25,9 @@ WAITING = (TransactionState.SUGGESTED, TransactionState.UNMATCHED)
 PAGE = 50
 
 
-class InboxError(ValueError):
-    """An inbox action that cannot be done, with the reason; nothing was changed."""
+class InboxError(refusals.Refused):
+    """An inbox action that cannot be done, with the reason (a code of ledger.refusals.TEXTS and
+    its values); nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,9 @@ def suggested_orders(row: BankTransaction) -> list[tuple[Order, dict]]:
 def _waiting_row(merchant_id: int, transaction_id: int) -> BankTransaction:
     row = transaction(merchant_id, transaction_id)
     if row is None:
-        raise InboxError("no such bank transaction")
+        raise InboxError("no_transaction")
     if row.state not in WAITING:
-        raise InboxError(f"the transaction is {row.state} already")
+        raise InboxError("transaction_state", state=TransactionState(row.state))
     return row
 
 
@@ -111,25 +112,26 @@ def assign(
     """Assign the payment to one order, or split it over several (the parts must add up to the
     payment). Commits; an error changes nothing."""
     if not parts:
-        raise InboxError("name at least one order")
+        raise InboxError("no_parts")
 
     def unit() -> BankTransaction:
         row = _waiting_row(merchant_id, transaction_id)
         if not row.credit:
-            raise InboxError("a debit is not a payment: mark it “not for us”")
+            raise InboxError("debit_not_payment")
         given = parts
         if len(parts) == 1 and parts[0].amount == 0:  # one order: the whole payment
             given = [Part(parts[0].order_number, row.amount)]
         total = sum((part.amount for part in given), Decimal("0"))
         if total != row.amount or any(part.amount <= 0 for part in given):
-            raise InboxError(
-                f"the parts add up to {total}, the payment is {row.amount}: every part must be "
-                "more than 0 and together the whole payment"
-            )
+            raise InboxError("parts_sum", total=total, amount=row.amount)
         numbers = [part.order_number for part in given]
         if len(set(numbers)) != len(numbers):
-            raise InboxError("each order once")
-        reason = "assigned by hand" if len(given) == 1 else f"split over {len(given)} orders"
+            raise InboxError("order_twice")
+        reason = (
+            matching.state_reason("by_hand")
+            if len(given) == 1
+            else matching.state_reason("split_by_hand", count=len(given))
+        )
         for part in given:
             order = db.session.scalar(
                 select(Order).where(
@@ -137,15 +139,18 @@ def assign(
                 )
             )
             if order is None or order.erased_at is not None:
-                raise InboxError(f"no order {part.order_number!r}")
+                raise InboxError("unknown_order", number=part.order_number)
             if order.currency != row.currency:
                 raise InboxError(
-                    f"order {order.number} is in {order.currency}, the payment in {row.currency}"
+                    "order_currency",
+                    number=order.number,
+                    order_currency=order.currency,
+                    currency=row.currency,
                 )
             try:
                 matching.assign(row, order.id, part.amount, actor, reason, today)
             except lifecycle.Refused as exc:
-                raise InboxError(f"order {order.number}: {exc}") from exc
+                raise InboxError("order_refused", number=order.number, reason=exc.reason) from exc
         audit.record(merchant_id, actor, "bank.assigned", None, transaction=row.id, orders=numbers)
         return row
 
@@ -157,11 +162,14 @@ def set_aside(
 ) -> BankTransaction:
     """Mark a waiting transaction "not for us" (ignored) or "refund" (to be paid back)."""
     if state not in (TransactionState.IGNORED, TransactionState.REFUND):
-        raise InboxError(f"unknown choice {state!r}")
+        raise InboxError("unknown_choice", choice=state)
     row = _waiting_row(merchant_id, transaction_id)
-    label = "not for us" if state == TransactionState.IGNORED else "to refund"
+    code = "ignored" if state == TransactionState.IGNORED else "refund"
     row.state = state
-    row.reason = (f"{label} ({actor})" + (f": {note}" if note else ""))[:500]
+    if note:
+        row.reason = matching.state_reason(f"{code}_note", actor=actor, note=note)[:500]
+    else:
+        row.reason = matching.state_reason(code, actor=actor)[:500]
     audit.record(merchant_id, actor, f"bank.{state}", None, transaction=row.id, note=note)
     db.session.commit()
     return row

@@ -273,12 +273,12 @@ def match_one(row: BankTransaction, today: date, context: _BatchContext) -> str:
     merchant = db.session.get(Merchant, row.merchant_id)
     keyword = ignored_by(merchant, row)
     if keyword:
-        return _set(row, TransactionState.IGNORED, f"ignore keyword {keyword!r}")
+        return _set(row, TransactionState.IGNORED, state_reason("ignore_keyword", keyword=keyword))
     if not row.credit:
         if row.reversal or row.return_reason:
             context.settle()  # the payment it takes back may be this batch's
             return reverse(row, today)
-        return _set(row, TransactionState.IGNORED, "a debit, not a customer's payment")
+        return _set(row, TransactionState.IGNORED, state_reason("debit"))
     found = context.candidates(row)
     decision = scoring.rank(as_transaction(row), found, merchant.payment_tolerance)
     row.suggestions = [
@@ -300,7 +300,7 @@ def match_one(row: BankTransaction, today: date, context: _BatchContext) -> str:
     for order_id, amount in targets:  # checked before any is booked: all or none
         target = context.orders.get(order_id) or db.session.get(Order, order_id)
         if reason := lifecycle.payment_refusal(target, amount):
-            return _set(row, TransactionState.SUGGESTED, f"not booked: {reason}")
+            return _set(row, TransactionState.SUGGESTED, state_reason("not_booked", reason=reason))
     if decision.split and decision.auto is not None:
         for order_id, amount in decision.split:
             assign(row, order_id, amount, MATCHER, decision.reason, today, context=context)
@@ -310,7 +310,31 @@ def match_one(row: BankTransaction, today: date, context: _BatchContext) -> str:
         return row.state
     if decision.suggestions:
         return _set(row, TransactionState.SUGGESTED, decision.reason)
-    return _set(row, TransactionState.UNMATCHED, decision.reason or "no order found")
+    return _set(row, TransactionState.UNMATCHED, decision.reason or state_reason("no_order"))
+
+
+# Why a transaction is in its state, beside the scorer's decisions (scoring.DECISION_REASONS)
+# and a person's (ledger.bank.inbox): stored in English in BankTransaction.reason and
+# PaymentAssignment.reason; the portal reads them back by template (refusals.parse) to show
+# them translated (portal/reasons.py).
+STATE_REASONS = {
+    "ignore_keyword": "ignore keyword {keyword!r}",
+    "debit": "a debit, not a customer's payment",
+    "no_order": "no order found",
+    "not_booked": "not booked: {reason}",  # a lifecycle refusal's English text
+    "no_payment_returned": "a return or reversal of no payment found",
+    "returned": "returned by the bank ({bank_code})",
+    "by_hand": "assigned by hand",
+    "split_by_hand": "split over {count} orders",
+    "ignored_note": "not for us ({actor}): {note}",
+    "ignored": "not for us ({actor})",
+    "refund_note": "to refund ({actor}): {note}",
+    "refund": "to refund ({actor})",
+}
+
+
+def state_reason(code: str, /, **values) -> str:
+    return STATE_REASONS[code].format(**values)
 
 
 def _set(row: BankTransaction, state: str, reason: str | None) -> str:
@@ -355,7 +379,7 @@ def assign(
     if order is None:
         order = lifecycle.lock(order_id)
     if order.merchant_id != row.merchant_id:
-        raise lifecycle.Refused("the order is not this merchant's")
+        raise lifecycle.Refused("other_merchant")
     cause = lifecycle.Cause(actor=actor, source=Source.BANK, today=today, reason=reason)
     entry, _created = lifecycle.record_payment(
         order,
@@ -393,13 +417,13 @@ def reverse(row: BankTransaction, today: date) -> str:
     the same amount) and reverse it, which puts the order back into dunning where it was."""
     entry = _payment_taken_back(row)
     if entry is None:
-        return _set(row, TransactionState.UNMATCHED, "a return or reversal of no payment found")
+        return _set(row, TransactionState.UNMATCHED, state_reason("no_payment_returned"))
     order = db.session.get(Order, entry.order_id)
     cause = lifecycle.Cause(
         actor=MATCHER,
         source=Source.BANK,
         today=today,
-        reason=f"returned by the bank ({row.return_reason or row.bank_code or 'reversal'})",
+        reason=state_reason("returned", bank_code=row.return_reason or row.bank_code or "reversal"),
     )
     lifecycle.reverse_payment(order, entry, cause)
     db.session.add(

@@ -129,7 +129,7 @@ def _apply(name: str, arg, order: Order, cause: lifecycle.Cause):
     if name == "reverse":
         payments = [e for e in entries.entries_of(order.id) if e.kind == EntryKind.PAYMENT]
         if not payments:
-            raise lifecycle.Refused("no payment to reverse")  # test-side
+            raise lifecycle.Refused("not_a_payment")  # test-side: nothing to reverse
         return lifecycle.reverse_payment(order, payments[arg % len(payments)], cause)
     if name in ("fee", "interest"):
         return lifecycle.charge(order, EntryKind(name), arg, cause)

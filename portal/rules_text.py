@@ -1,0 +1,125 @@
+"""The rules checker's findings in the user's language.
+
+The checker (rules/, pure Python) writes English, which `mahnwerk rules check` prints; each of
+its findings also carries a code and the values in it (rules.messages.MESSAGES). The portal
+shows the text of the code in the user's language (every code has one here: a test holds the
+two lists equal). Syntax errors have no code: they quote the grammar and stay English.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+from flask_babel import format_decimal
+from flask_babel import lazy_gettext as _l
+
+from portal.reasons import stored_label
+from rules import Diagnostic
+
+MESSAGES = {
+    "setting_twice": _l("this setting is already given on line %(line)s"),
+    "too_many_days": _l("expected at most %(max_days)s days here"),
+    "bank_hold_no_account": _l(
+        "the merchant has no bank account yet: this holds every step until statements of one "
+        "are imported"
+    ),
+    "bank_hold_never_imported": _l(
+        "no bank statement has been imported yet: this holds every step until one is"
+    ),
+    "never_countries": _l("this block can never match: no country is in every country list"),
+    "never_customer": _l("this block can never match: a customer cannot be both b2b and b2c"),
+    "never_language": _l("this block can never match: an order has only one language"),
+    "never_amount": _l("this block can never match: no amount meets all the amount conditions"),
+    "never_currency": _l(
+        "this block can never match: the amount's currency does not fit the countries"
+    ),
+    "shadowed": _l(
+        'this block never applies: the block on line %(line)s ("%(alias)s") already matches '
+        "every order it would match"
+    ),
+    "no_steps": _l("this block has no steps"),
+    "after_terminal": _l(
+        "no step can follow the step on line %(line)s: it ends dunning (cancel or hand over to "
+        "collection)"
+    ),
+    "duplicate_step": _l('duplicate step: "%(trigger)s" is already used'),
+    "steps_order": _l("steps must come in increasing order: expected more than %(days)s days here"),
+    "base_rate_unknown": _l(
+        "statutory interest for %(country)s orders needs today's base rate, but it is known only "
+        "up to %(until)s: %(hint)s"
+    ),
+    "needs_reminder": _l(
+        "this never happens: no reminder comes before it in this block, and escalating in order "
+        "(the default) no %(action)s comes before a reminder reached the order; add a reminder "
+        'step before it, or write "on missed steps: skip to the latest"'
+    ),
+    "first_reminder_fee": _l(
+        "no fee is charged on a first reminder: escalating in order (the default) a fee comes "
+        "only after an earlier reminder reached the order"
+    ),
+    "level_low": _l("expected a level of 1 or more"),
+    "level_high": _l("expected a level of at most %(max_level)s"),
+    "fee_high": _l("expected a fee of at most %(max_fee)s"),
+    "cancel_method": _l(
+        "cancel is only for prepayment (vorkasse) orders, but this block is for %(method)s"
+    ),
+    "cancel_any": _l(
+        "cancel is only for prepayment (vorkasse) orders, but this block is for any payment method"
+    ),
+    "overdue_prepayment": _l(
+        "mark overdue is only for invoice and COD orders, but this block is for prepayment"
+    ),
+    "overdue_any": _l(
+        "mark overdue is only for invoice and COD orders, but this block is for any payment method"
+    ),
+    "unknown_webhook": _l('unknown webhook "%(name)s" (known: %(known)s)'),
+    "unknown_webhook_none": _l('unknown webhook "%(name)s" (known: none)'),
+    "unknown_webhook_guess": _l(
+        'unknown webhook "%(name)s" (known: %(known)s); did you mean "%(guess)s"?'
+    ),
+    "interest_rate": _l("expected an interest rate above 0 and at most 100 %%"),
+    "no_team_address": _l("no team address is set; team notifications go to accounting"),
+    "bad_email": _l('"%(recipient)s" is not a valid email address'),
+    "unknown_recipient": _l(
+        'unknown recipient "%(recipient)s": expected accounting, team or a quoted email address'
+    ),
+    "unknown_recipient_guess": _l(
+        'unknown recipient "%(recipient)s": expected accounting, team or a quoted email address '
+        '(did you mean "%(guess)s"?)'
+    ),
+    "too_long": _l("the rules are too long: at most %(limit)s characters"),
+    "no_block": _l(
+        "activating this would stop all dunning for every order: the rules have no block"
+    ),
+    "fee_currency": _l(
+        "a fee in %(currency)s cannot apply here: this block's orders are in %(have)s"
+    ),
+    "fee_currency_none": _l(
+        "a fee in %(currency)s cannot apply here: this block's orders are in no currency"
+    ),
+}
+
+_STORED = {"method", "action"}  # stored words (a payment method, an action): their label
+_GROUPED = {"max_days", "max_fee", "limit"}  # numbers shown with thousands separators
+
+
+def _value(key: str, value):
+    if key in _STORED:
+        return stored_label(value)
+    if key in _GROUPED and isinstance(value, int | Decimal):
+        return format_decimal(value)
+    return value
+
+
+def message(diagnostic: Diagnostic) -> str:
+    """The finding's text in the user's language (a syntax error's English as it is)."""
+    text = MESSAGES.get(diagnostic.code)
+    if text is None:
+        return diagnostic.message
+    return str(text) % {key: _value(key, value) for key, value in diagnostic.args}
+
+
+def translated(diagnostics) -> list[Diagnostic]:
+    """The findings with their messages in the user's language (for a template)."""
+    return [replace(d, message=message(d)) for d in diagnostics]
