@@ -161,6 +161,14 @@ LABELS = {
     "portal": _l("portal"),
     "schedule": _l("schedule"),
     "cli": _l("cli"),
+    # where a money entry came from (ledger.models.Source; "portal" and "cli" are above)
+    "api": _l("API"),
+    "bank": _l("bank"),
+    "manual": _l("by hand"),
+    "rule": _l("rules"),
+    "collection": _l("collection agency"),
+    "shop": _l("shop"),
+    "migration": _l("migration"),
     # audit actions (ledger.audit.record)
     "bank.assigned": _l("bank.assigned"),
     "bank.ignored": _l("bank.ignored"),

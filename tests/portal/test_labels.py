@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from ledger import steps
-from ledger.models import EntryKind, MessageState, Method, RunState, Status, TransactionState
+from ledger.models import (
+    EntryKind,
+    MessageState,
+    Method,
+    RunState,
+    Source,
+    Status,
+    TransactionState,
+)
 from portal.ui import LABELS, _label
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.parametrize(
     "values",
-    [Status, Method, EntryKind, TransactionState, RunState, MessageState, list(steps.HANDLERS)],
-    ids=["Status", "Method", "EntryKind", "TransactionState", "RunState", "MessageState", "steps"],
+    [Status, Method, EntryKind, TransactionState, RunState, MessageState, Source, steps.HANDLERS],
+    ids=lambda values: getattr(values, "__name__", "steps"),
 )
 def test_every_value_of_the_enums_has_a_label(values):
     missing = sorted(str(v) for v in values if str(v) not in LABELS)
