@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import and_, case, func, not_, select
+from sqlalchemy import Date, and_, case, func, literal, not_, select
 
 from ledger.bank.inbox import WAITING
 from ledger.db import db
@@ -93,8 +93,8 @@ def currency_order(currencies) -> list[str]:
 
 def _age_bucket(today: date):
     """SQL: the index in AGE_BUCKETS of an order's days past due on `today`."""
-    whens = [
-        (Order.due_on >= today - timedelta(days=most), index)
+    whens = [  # the days inline (not bound twice): PostgreSQL must see SELECT = GROUP BY
+        (Order.due_on >= literal(today - timedelta(days=most), Date, literal_execute=True), index)
         for index, (_name, most) in enumerate(AGE_BUCKETS)
         if most is not None
     ]
