@@ -367,7 +367,8 @@ def schedule_refresh(merchant_id: int) -> bool:
 
 
 def request_refresh(merchant_id: int) -> None:
-    """ "Recompute now": mark the snapshot as awaited (the page shows it) and ask the worker."""
+    """The "Recompute now" button: mark the snapshot as awaited (the page shows it), commit
+    (before the job can finish), and ask the worker."""
     row = snapshot(merchant_id)
     if row is not None:
         row.requested_at = utcnow()
