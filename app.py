@@ -66,6 +66,9 @@ def _config(app: Flask) -> None:
         # The portal's address as its users reach it (scheme, host, any path prefix): links in
         # invitation and password-reset mails start with it, never with a request's Host header.
         PORTAL_URL=env.get("MAHNWERK_PORTAL_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # 0 on an installation serving several merchants: webhooks (and their test on the
+        # settings page) never reach loopback, private or link-local addresses.
+        WEBHOOK_PRIVATE_ADDRESSES=env.get("MAHNWERK_WEBHOOK_PRIVATE_ADDRESSES", "1") != "0",
         MAHNWERK_HTTPS=https,
         PREFERRED_URL_SCHEME="https" if https else "http",
         # How many reverse proxies set X-Forwarded-For/-Proto in front of the portal.

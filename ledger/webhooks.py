@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.client
+import ipaddress
 import json
 import secrets
 import socket
@@ -16,6 +17,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 TIMEOUT_SECONDS = 10
 TEST_TIMEOUT_SECONDS = 5
@@ -31,6 +33,25 @@ def N_(message: str) -> str:
 def signature(secret: str, body: bytes) -> str:
     """HMAC-SHA256 of the body with the merchant's secret, as the shop verifies it."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def private_address(url: str) -> str | None:
+    """The loopback, private, link-local or otherwise internal address `url`'s host resolves
+    to, if any, else None (also None when the host does not resolve: the request then fails on
+    its own). An installation serving several merchants refuses these
+    (MAHNWERK_WEBHOOK_PRIVATE_ADDRESSES=0), so that no merchant's webhook, and above all no
+    test that shows the answer, can read the server's internal services. A name that resolves
+    differently between this check and the connection is not caught."""
+    host = urlsplit(url).hostname or ""
+    try:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return None
+    for *_, sockaddr in found:
+        address = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
+        if not address.is_global or address.is_multicast:
+            return str(address)
+    return None
 
 
 def new_secret() -> str:
@@ -69,9 +90,15 @@ class TestResult:
         return self.status is not None and 200 <= self.status < 300
 
 
-def send_test(merchant, timeout: float = TEST_TIMEOUT_SECONDS) -> TestResult:
+def send_test(
+    merchant, timeout: float = TEST_TIMEOUT_SECONDS, private_addresses: bool = True
+) -> TestResult:
     """POST a signed `{"event": "test", …}` to the merchant's webhook URL now and wait for the
-    answer (at most `timeout` seconds). Changes nothing."""
+    answer (at most `timeout` seconds). Changes nothing. With `private_addresses` False, a URL
+    whose host is internal (`private_address`) is not contacted."""
+    if not private_addresses and (internal := private_address(merchant.webhook_url)):
+        error = N_("refused: %(address)s is an internal address of this installation")
+        return TestResult(0.0, error=error, params={"address": internal})
     payload = {
         "event": "test",
         "merchant": merchant.name,

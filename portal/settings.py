@@ -6,7 +6,7 @@ Checking, storing, auditing and counting are ledger.settings'."""
 from __future__ import annotations
 
 from babel import Locale
-from flask import Blueprint, abort, make_response, request
+from flask import Blueprint, abort, current_app, make_response, request
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -353,7 +353,9 @@ def webhook_test():
     if not m.webhook_url:
         message = _("Save a webhook URL first.")
         return _answer("webhook", 422, errors={"webhook_url": message})
-    result = webhooks.send_test(m)
+    result = webhooks.send_test(
+        m, private_addresses=current_app.config["WEBHOOK_PRIVATE_ADDRESSES"]
+    )
     test = {
         "status": result.status,
         "ok": result.ok,

@@ -287,6 +287,29 @@ def test_a_webhook_test_to_nowhere_shows_the_error(app, portal, unused_port):
     assert "No answer: connection refused" in html
 
 
+def test_an_installation_for_many_merchants_keeps_webhooks_off_internal_addresses(
+    app, portal, merchant_info, shop_server
+):
+    """MAHNWERK_WEBHOOK_PRIVATE_ADDRESSES=0: neither the test nor a delivery reaches 127.0.0.1
+    (a merchant must not read the server's internal services through the test's answer)."""
+    from types import SimpleNamespace
+
+    from worker.channels import ChannelError
+    from worker.channels import webhook as channel
+
+    app.config["WEBHOOK_PRIVATE_ADDRESSES"] = False
+    portal.post("/settings/webhook", {"webhook_url": shop_server})
+    html = portal.post("/settings/webhook/test").get_data(as_text=True)
+    assert "127.0.0.1 is an internal address of this installation" in html
+    message = SimpleNamespace(id=1, recipient=shop_server, payload={"event": "x"}, purpose="x")
+    with app.app_context():
+        merchant = SimpleNamespace(webhook_secret=None)
+        with pytest.raises(ChannelError, match="internal address") as refused:
+            channel.send(message, merchant)
+    assert refused.value.permanent
+    assert _Shop.received == []  # nothing was sent
+
+
 def test_shop_url(app, portal, merchant_info):
     assert portal.post("/settings/shop", {"shop_url": "shop.example"}).status_code == 422
     assert portal.post("/settings/shop", {"shop_url": "https://shop.example"}).status_code == 200

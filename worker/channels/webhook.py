@@ -6,11 +6,17 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 
-from ledger.webhooks import TIMEOUT_SECONDS, build_request
+from flask import current_app
+
+from ledger.webhooks import TIMEOUT_SECONDS, build_request, private_address
 from worker.channels import ChannelError
 
 
 def send(message, merchant) -> None:
+    if not current_app.config["WEBHOOK_PRIVATE_ADDRESSES"]:
+        internal = private_address(message.recipient)
+        if internal:
+            raise ChannelError(f"refused: {internal} is an internal address", permanent=True)
     request = build_request(
         message.recipient,
         message.payload,
