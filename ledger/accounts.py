@@ -70,7 +70,11 @@ def check_password(password: str, email: str = "", merchant_name: str = "") -> N
             "too_short", f"the password needs at least {MIN_PASSWORD_LENGTH} characters"
         )
     lowered = password.lower()
-    if lowered.strip() in common_passwords():
+    # "Password123!" is "password" with what everybody adds: judged by its letters.
+    core = re.sub(r"^[\W\d_]+|[\W\d_]+$", "", lowered.strip())
+    if lowered.strip() in common_passwords() or core in common_passwords():
+        raise PasswordRefused("common", "the password is one of the most common passwords")
+    if len(set(lowered)) < 4:  # "aaaaaaaaaa", "abcabcabcabc"
         raise PasswordRefused("common", "the password is one of the most common passwords")
     squeezed = re.sub(r"[\s._+\-]+", "", lowered)
     local = email.strip().rpartition("@")[0] if "@" in email else email

@@ -28,6 +28,10 @@ def merchant(ctx, make_merchant):
         ("123456789", "too_short"),
         ("QWERTYUIOP", "common"),  # case-insensitive
         ("Sonnenschein", "common"),  # from the German list
+        ("Password123!", "common"),  # a common one with the usual digits and signs around it
+        ("2024football", "common"),
+        ("aaaaaaaaaaaa", "common"),  # too few different characters
+        ("abcabcabcabc", "common"),
         ("my name is anna.schmidt", "email"),
         ("Schmidt2026!", "email"),  # a part of the local part
         ("alpenkiste rocks", "merchant"),
