@@ -327,7 +327,7 @@ def test_the_transaction_page(app, shop):
     for expected in ("Bestellung 10001", "E1", "similar reference only", "day.xml"):
         assert expected in page
     assert "order number similar in the text" in page  # the suggestion and its reasons
-    raw = re.search(r'id="raw">.*?<pre class="message-body">(.*?)</pre>', page, re.S).group(1)
+    raw = re.search(r'id="raw">.*?<pre class="message-body"[^>]*>(.*?)</pre>', page, re.S).group(1)
     assert '"Bestellung 10001"' in raw  # the raw fields as the reader took them, as JSON
 
     fragment = shop.get(f"/bank/transactions/{suggested.id}", htmx=True)

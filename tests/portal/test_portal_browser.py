@@ -188,7 +188,8 @@ def test_edit_rules_with_a_typo_preview_save_and_activate(app, live_server, csp,
 
 
 def _log_in(page, live_server, shop):
-    page.goto(f"{live_server}/login")
+    """Logged in and on the order list (a login of its own lands on the dashboard)."""
+    page.goto(f"{live_server}/login?next=/orders")
     page.fill("input[name=email]", shop["email"])
     page.fill("input[name=password]", shop["password"])
     page.click("button[type=submit]")
