@@ -154,9 +154,15 @@ def load(count: int = 300, seed: int = 20261123, after_run=None) -> bool:
         iban="DE02120300000000202051",
         bic="BYLADEM1001",
         bank_name="Deutsche Kreditbank Berlin",
+        company_address="Bergstraße 12\n80331 München",
+        register_number="HRB 123456, Amtsgericht München",
+        vat_id="DE136695976",
+        managing_directors="Anna Berger",
+        payment_days=14,
     )
     # The demo's login is published (README), so the password policy does not apply to it.
-    accounts.create_user(DEMO_EMAIL, merchant, DEMO_PASSWORD, policy=False)
+    user = accounts.create_user(DEMO_EMAIL, merchant, DEMO_PASSWORD, policy=False)
+    user.language = "de"  # the portal opens in German, whatever the browser says
     rulesets.save_and_activate(merchant, DEMO_RULES, DEMO_EMAIL, "demo rules")
     today = today_for(merchant)
     planned = _orders(count, today, rng)
