@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from ledger import digest, lifecycle, outbox, scheduling, steps
+from ledger import digest, lifecycle, notes, outbox, scheduling, steps
 from ledger.db import db
 from ledger.models import (
     OPEN_STATUSES,
@@ -85,7 +85,7 @@ def execute(
     summary = RunSummary(run_on=today, dry_run=dry_run)
     book = Rulebook.active(merchant.id)
     if book.program is None:
-        summary.note = "no active rules"
+        summary.note = notes.text("run_no_rules")
         return summary
     if book.version.recomputed_at is None:
         # Newly activated rules whose background recompute has not finished: the due dates
@@ -200,9 +200,11 @@ def finish_run(run: DunningRun, summary: RunSummary, error: str | None = None) -
     run.steps = dict(summary.steps) | ({"skipped": summary.skipped} if summary.skipped else {})
     run.messages_queued = summary.messages_queued
     run.state = RunState.FAILED if error else RunState.DONE
-    held = [f"{count} order(s) {why}" for why, count in sorted(summary.held.items())]
-    notes = [n for n in (error or summary.note, *held, *summary.problems) if n]
-    run.error = "\n".join(notes) or None
+    held = [
+        notes.text("run_held", count=count, why=why) for why, count in sorted(summary.held.items())
+    ]
+    lines = [n for n in (error or summary.note, *held, *summary.problems) if n]
+    run.error = "\n".join(lines) or None
     run.finished_at = utcnow()
 
 

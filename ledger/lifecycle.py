@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from ledger import audit, digest, entries, outbox, refusals, scheduling
+from ledger import audit, digest, entries, notes, outbox, refusals, scheduling
 from ledger.db import db
 from ledger.models import (
     OPEN_STATUSES,
@@ -190,10 +190,11 @@ def why_not(order: Order, event: Event) -> Refusal | None:
 
 _METHOD_REFUSAL = {Event.CANCEL: "cancel_method", Event.MARK_OVERDUE: "mark_overdue_method"}
 assert set(_METHOD_REFUSAL) == set(METHODS), "every method restriction has its refusal"
-_PAST_STATUS = {
-    Status.PAID: "paid",
-    Status.CANCELLED: "cancelled",
-    Status.WRITTEN_OFF: "written off",
+# Why an order's pending customer messages are withdrawn when it closes (ledger.notes).
+_WITHDRAWN = {
+    Status.PAID: "withdrawn_paid",
+    Status.CANCELLED: "withdrawn_cancelled",
+    Status.WRITTEN_OFF: "withdrawn_written_off",
 }
 
 
@@ -332,7 +333,7 @@ def _transition(
         order.cancelled_on = cause.today
     if after not in OPEN_STATUSES:
         order.payment_claimed_on = None
-        reason = f"the order was {_PAST_STATUS[after]}"
+        reason = notes.text(_WITHDRAWN[after])
         if batch is not None:
             batch.withdraw_messages(order, reason)
         else:
@@ -395,7 +396,7 @@ def open_order(order: Order, cause: Cause) -> None:
         order.ordered_on,
         cause.source,
         cause.actor,
-        note="order amount",
+        note=notes.text("order_amount"),
     )
     refresh(order, cause)
 
@@ -414,7 +415,7 @@ def change_amount(order: Order, amount: Decimal, cause: Cause) -> None:
         cause.today,
         cause.source,
         cause.actor,
-        note="order amount changed",
+        note=notes.text("order_amount_changed"),
     )
     _transition(order, Event.CHARGE, cause)
     refresh(order, cause)
@@ -643,7 +644,9 @@ def _tell_accounting(order: Order, cause: Cause, entry: LedgerEntry) -> None:
             action="notify",
             recipient=merchant.accounting_email,
             decided_on=cause.today,
-            reason=f"payment of {entry.amount} {entry.currency} received after the cancellation",
+            reason=notes.text(
+                "paid_after_cancellation", amount=entry.amount, currency=entry.currency
+            ),
         )
     )
 
@@ -827,7 +830,7 @@ def reopen(order: Order, cause: Cause) -> None:
                 cause.today,
                 cause.source,
                 cause.actor,
-                note="write-off undone",
+                note=notes.text("write_off_undone"),
             )
     else:
         order.cancelled_on = None

@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from ledger import audit, lifecycle, outbox
+from ledger import audit, lifecycle, notes, outbox, refusals
 from ledger.db import db
 from ledger.messages import reminder
 from ledger.models import (
@@ -27,6 +27,7 @@ PERSONAL_FIELDS = ("customer_name", "customer_email", "postal_address", "region"
 
 
 ActionRefused = lifecycle.Refused
+STEP_PREFIX = "manual/"  # a reminder by hand's step key: manual/<day>/<n>
 
 
 def remind_now(order: Order, today: date, actor: str) -> OutboxMessage:
@@ -40,7 +41,7 @@ def remind_now(order: Order, today: date, actor: str) -> OutboxMessage:
     merchant = order.merchant or db.session.get(Merchant, order.merchant_id)
     cause = lifecycle.Cause(actor, Source.MANUAL, today)
     reminded_before = order.dunning_level > 0
-    prefix = f"manual/{today.isoformat()}/"
+    prefix = f"{STEP_PREFIX}{today.isoformat()}/"
     earlier = db.session.scalar(
         select(func.count(DunningEvent.id)).where(
             DunningEvent.order_id == order.id, DunningEvent.step_key.startswith(prefix)
@@ -58,7 +59,7 @@ def remind_now(order: Order, today: date, actor: str) -> OutboxMessage:
         level=level,
         fee=None,
         decided_on=today,
-        reason=f"reminder sent by hand ({actor})",
+        reason=notes.text("reminded_by_hand", actor=actor),
     )
     db.session.add(event)
     lifecycle.remind(order, level, cause)
@@ -108,7 +109,7 @@ def _scrub(order: Order) -> None:
         select(OutboxMessage).where(OutboxMessage.order_id == order.id)
     ):
         if message.state in (MessageState.PENDING, MessageState.SENDING):
-            outbox.mark_cancelled(message, "the customer's data was erased")
+            outbox.mark_cancelled(message, str(refusals.Refusal("erased")))
         message.recipient = ERASED
         message.body = None
         message.subject = scrub(message.subject)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from ledger import audit, lifecycle, scheduling, schemas
+from ledger import audit, lifecycle, notes, scheduling, schemas
 from ledger.bank import index
 from ledger.clock import today_for
 from ledger.db import db
@@ -195,6 +195,6 @@ def mark_paid(order: Order, today: date, actor: str) -> LedgerEntry | None:
         return None
     cause = lifecycle.Cause(actor, Source.MANUAL, today)
     entry, _created = lifecycle.record_payment(
-        order, missing, today, cause, note="marked paid by hand"
+        order, missing, today, cause, note=notes.text("marked_paid")
     )
     return entry

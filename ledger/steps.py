@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import rules
-from ledger import interest, lifecycle, outbox
+from ledger import interest, lifecycle, notes, outbox
 from ledger.db import db
 from ledger.messages import reminder
 from ledger.models import DunningEvent, EntryKind, LedgerEntry, Merchant, Order, Source
@@ -99,7 +99,7 @@ def _remind(a: _Applying, action: rules.Remind) -> None:
             fee,
             a.cause,
             event_id=event.id,
-            note=f"reminder fee, level {level}",
+            note=notes.text("reminder_fee", level=level),
         )
     a.reminders.append((event, action))
 
@@ -181,14 +181,16 @@ def _charge_interest(a: _Applying, action: rules.ChargeInterest) -> None:
         return
     event = a.event("charge_interest", fee=result.amount)
     db.session.flush()
-    note = f"interest {start.isoformat()} to {a.ctx.today.isoformat()} ({result.law})"
+    note = notes.text(
+        "interest", start=start.isoformat(), end=a.ctx.today.isoformat(), law=result.law
+    )
     lifecycle.charge(order, EntryKind.INTEREST, result.amount, a.cause, event.id, note)
     flat = interest.flat_fee(country, order.customer_type, order.currency)
     if action.statutory and flat and not _flat_fee_charged(order):
         lifecycle.charge(order, EntryKind.FEE, flat, a.cause, event.id, FLAT_FEE_NOTE)
 
 
-FLAT_FEE_NOTE = "flat fee for late payment by a business (§ 288 (5) BGB / § 458 UGB)"
+FLAT_FEE_NOTE = notes.text("flat_fee")
 
 
 def _interest_charged_until(order: Order) -> date:

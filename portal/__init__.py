@@ -36,6 +36,7 @@ def init_portal(app: Flask) -> None:
         account,
         api,
         api_docs,
+        audit_details,
         audit_page,
         auth,
         bank,
@@ -44,6 +45,7 @@ def init_portal(app: Flask) -> None:
         orders,
         outbox,
         password,
+        reasons,
         rules_page,
         runs,
         security,
@@ -80,5 +82,7 @@ def init_portal(app: Flask) -> None:
         app.register_blueprint(module.bp)
     i18n.register(app)
     ui.register(app)
+    reasons.register(app)
+    audit_details.register(app)
     access.register(app)
     security.register(app)

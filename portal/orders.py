@@ -12,7 +12,7 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from ledger import entries, lifecycle, manual, orders
+from ledger import entries, lifecycle, manual, notes, orders
 from ledger.bank import inbox
 from ledger.clock import today_for
 from ledger.db import db
@@ -301,7 +301,7 @@ def mark_paid(number: str):
             raise lifecycle.Refused("paid_already")
         amount = order.statement.principal_open
         return lifecycle.record_payment(
-            order, amount, cause.today, cause, note="marked paid by hand"
+            order, amount, cause.today, cause, note=notes.text("marked_paid")
         )[0]
 
     def notice(order, entry):

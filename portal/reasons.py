@@ -1,5 +1,7 @@
 """The ledger's own English words in the user's language: why a command or a file was refused
-(ledger.refusals), and the bank matcher's reasons (ledger.bank.scoring, ledger.bank.matching).
+(ledger.refusals), the bank matcher's reasons (ledger.bank.scoring, ledger.bank.matching), the
+notes and reasons the ledger stores for people (ledger.notes) and what a bank's return reason
+code means.
 
 The ledger raises and stores them in English (it knows no Flask-Babel, and the API and the
 command line show the English); the portal translates them by code, with the values formatted
@@ -9,15 +11,17 @@ note) is shown as it is.
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from decimal import Decimal
 from enum import Enum
 
 from babel.lists import format_list
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_date, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ledger import refusals
+from ledger import digest, manual, notes, refusals
 from ledger.bank import matching, scoring
 from portal.ui import LABELS, _label
 
@@ -130,6 +134,75 @@ STATE_REASONS = {
     "refund": _l("to refund (%(actor)s)"),
 }
 
+# ledger.notes.TEXTS: what the ledger stores for people (entry notes, dunning event reasons,
+# why a message was withdrawn, a run's notes), by code (every code: test_refusals_i18n.py).
+NOTES = {
+    "order_amount": _l("order amount"),
+    "order_amount_changed": _l("order amount changed"),
+    "write_off_undone": _l("write-off undone"),
+    "marked_paid": _l("marked paid by hand"),
+    "reminder_fee": _l("reminder fee, level %(level)s"),
+    "interest": _l("interest %(start)s to %(end)s (%(law)s)"),
+    "flat_fee": _l("flat fee for late payment by a business (§ 288 (5) BGB / § 458 UGB)"),
+    "reminded_by_hand": _l("reminder sent by hand (%(actor)s)"),
+    "paid_after_cancellation": _l(
+        "payment of %(amount)s %(currency)s received after the cancellation"
+    ),
+    "withdrawn_paid": _l("the order was paid"),
+    "withdrawn_cancelled": _l("the order was cancelled"),
+    "withdrawn_written_off": _l("the order was written off"),
+    "run_no_rules": _l("no active rules"),
+    "run_held": _l("%(count)s order(s) %(why)s"),
+}
+
+# What a bank's ISO 20022 return reason code (ExternalReturnReason1Code) says: the common ones
+# of SEPA credit transfers and direct debits and their recalls. A code not here is shown alone.
+RETURN_REASONS = {
+    "AC01": _l("account number (IBAN) incorrect"),
+    "AC04": _l("account closed"),
+    "AC06": _l("account blocked"),
+    "AG01": _l("transaction forbidden on this account"),
+    "AG02": _l("invalid bank operation code"),
+    "AM04": _l("insufficient funds"),
+    "AM05": _l("duplication"),
+    "BE05": _l("creditor not recognised by the payer"),
+    "CNOR": _l("creditor's bank not reachable in the clearing system"),
+    "DNOR": _l("payer's bank not reachable in the clearing system"),
+    "FF01": _l("invalid file format"),
+    "MD01": _l("no mandate"),
+    "MD02": _l("mandate data missing or incorrect"),
+    "MD06": _l("refund requested by the payer"),
+    "MD07": _l("account holder deceased"),
+    "MS02": _l("refused by the payer, no reason given"),
+    "MS03": _l("refused by the bank, no reason given"),
+    "RC01": _l("bank identifier (BIC) incorrect"),
+    "RR01": _l("payer's account or identification missing (regulatory)"),
+    "RR02": _l("payer's name or address missing (regulatory)"),
+    "RR03": _l("creditor's name or address missing (regulatory)"),
+    "RR04": _l("regulatory reason"),
+    "SL01": _l("a service of the payer's bank (e.g. a direct debit block)"),
+    "FOCR": _l("returned after a recall request"),
+    "DUPL": _l("duplicate payment"),
+    "TECH": _l("technical problem"),
+    "FRAD": _l("fraudulent origin"),
+    "CUST": _l("requested by the payer"),
+    "UPAY": _l("undue payment"),
+}
+
+
+def return_reason(code: str | None) -> str:
+    """A bank's return reason code with what it means: "AC04: account closed"; a code not in
+    RETURN_REASONS as it is."""
+    if not code:
+        return ""
+    meaning = RETURN_REASONS.get(code.strip().upper())
+    if meaning is None:
+        return code
+    return _("%(code)s: %(meaning)s", code=code, meaning=meaning)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DECIMAL = re.compile(r"-?\d+(\.\d+)?")
 _WORDS = {"status", "state", "kind"}  # values that are stored words: shown by their label
 
 
@@ -155,6 +228,12 @@ def _value(key: str, value):
         return format_decimal(value)
     if key == "at":  # " at <where in the file>" or nothing
         return _(" at %(where)s", where=value[4:]) if value else ""
+    if key == "bank_code":  # a return reason code, or the transaction's own code
+        return _("reversal") if value == "reversal" else return_reason(value)
+    if key in ("start", "end") and _ISO_DATE.fullmatch(str(value)):  # an interest note's days
+        return format_date(date.fromisoformat(value), "medium")
+    if key == "amount" and _DECIMAL.fullmatch(str(value)):  # a stored amount, read back
+        return format_decimal(Decimal(value), "#,##0.00")
     if key == "named" and value == "no account":
         return _("no account")
     if key == "own" and value == "none yet":
@@ -192,3 +271,52 @@ def bank_reason(text: str | None) -> str:
         return text
     code, params = found
     return _format(STATE_REASONS[code], params)
+
+
+def stored_text(text: str | None) -> str:
+    """A text the ledger stored for people, translated: a note or reason of ledger.notes, a
+    bank's reason (a returned payment's note), a refusal (why a message was withdrawn); a
+    person's own words and a rules line as they are."""
+    if not text:
+        return ""
+    for templates, translated in (
+        (notes.TEXTS, NOTES),
+        (matching.STATE_REASONS, STATE_REASONS),
+        (refusals.TEXTS, REFUSALS),
+    ):
+        found = refusals.parse(text, templates)
+        if found is not None:
+            code, params = found
+            return _format(translated[code], params)
+    return text
+
+
+# Dunning events the ledger writes itself, by their step keys: their reason is a ledger.notes
+# text. A rules step's reason is its rules line, the merchant's own words.
+_OWN_EVENTS = (manual.STEP_PREFIX, digest.PAID_AFTER_CANCELLATION)
+
+
+def event_reason(event) -> str | None:
+    """A dunning event's reason in the user's language if the ledger wrote it, else None (the
+    page shows the rules line as it is)."""
+    if event.reason and event.step_key.startswith(_OWN_EVENTS):
+        return stored_text(event.reason)
+    return None
+
+
+def run_notes(run) -> list[str]:
+    """A run's notes (DunningRun.error), one a line, in the user's language: a failed run's
+    technical error kept as it is behind a lead-in, the ledger's notes translated."""
+    if not run.error:
+        return []
+    if run.state == "failed":
+        return [_("The run failed: %(error)s", error=run.error)]
+    return [stored_text(line) for line in run.error.splitlines()]
+
+
+def register(app) -> None:
+    """The filters of the ledger's stored words (bank_reason is the bank pages')."""
+    app.add_template_filter(stored_text, "stored_text")
+    app.add_template_filter(return_reason, "return_reason")
+    app.add_template_filter(run_notes, "run_notes")
+    app.add_template_filter(event_reason, "event_reason")

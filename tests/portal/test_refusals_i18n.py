@@ -11,7 +11,7 @@ import pytest
 from babel.messages.pofile import read_po
 from flask_babel import force_locale
 
-from ledger import refusals
+from ledger import notes, refusals
 from ledger.bank import matching, scoring
 from ledger.models import Status, TransactionState
 from portal import reasons, rules_text
@@ -47,8 +47,9 @@ def _same_values(english: str, translated: str) -> bool:
         (refusals.TEXTS, reasons.REFUSALS),
         (matching.STATE_REASONS, reasons.STATE_REASONS),
         (MESSAGES, rules_text.MESSAGES),
+        (notes.TEXTS, reasons.NOTES),
     ],
-    ids=["refusals", "bank-state-reasons", "rules-checker"],
+    ids=["refusals", "bank-state-reasons", "rules-checker", "ledger-notes"],
 )
 def test_every_code_has_the_english_text_and_a_german_one(source, portal_texts, german):
     assert set(portal_texts) == set(source)  # a new code without its text fails here
