@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from ledger import digest, manual, notes, refusals
 from ledger.bank import matching, scoring
 from portal.ui import LABELS, _label
+from rules import evaluator
 
 # ledger.refusals.TEXTS in the user's language (every code: tests/portal/test_refusals_i18n.py).
 REFUSALS = {
@@ -155,6 +156,14 @@ NOTES = {
     "run_held": _l("%(count)s order(s) %(why)s"),
 }
 
+# Why a due step waits (rules.evaluator.DEFERRALS), on the order page and in a run's notes.
+DEFERRALS = {
+    "held_no_data": _l("held: no bank data imported yet (hold while older than %(days)s days)"),
+    "held_old_data": _l("held: bank data from %(day)s, older than %(days)s days"),
+    "min_gap": _l("at least %(days)s days between reminders"),
+    "no_mail": _l("no mail on weekends and holidays"),
+}
+
 # What a bank's ISO 20022 return reason code (ExternalReturnReason1Code) says: the common ones
 # of SEPA credit transfers and direct debits and their recalls. A code not here is shown alone.
 RETURN_REASONS = {
@@ -228,6 +237,8 @@ def _value(key: str, value):
         return format_decimal(value)
     if key == "at":  # " at <where in the file>" or nothing
         return _(" at %(where)s", where=value[4:]) if value else ""
+    if key == "why":  # a run's held orders: the deferral's parts
+        return "; ".join(stored_text(part) for part in value.split("; "))
     if key == "bank_code":  # a return reason code, or the transaction's own code
         return _("reversal") if value == "reversal" else return_reason(value)
     if key in ("start", "end") and _ISO_DATE.fullmatch(str(value)):  # an interest note's days
@@ -283,6 +294,7 @@ def stored_text(text: str | None) -> str:
         (notes.TEXTS, NOTES),
         (matching.STATE_REASONS, STATE_REASONS),
         (refusals.TEXTS, REFUSALS),
+        (evaluator.DEFERRALS, DEFERRALS),
     ):
         found = refusals.parse(text, templates)
         if found is not None:

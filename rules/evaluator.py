@@ -523,6 +523,16 @@ def _fitting(block: _Block, step: _Step, history: OrderHistory) -> tuple[ast.Act
     )
 
 
+# Why a due step waits (Decision.deferred_because: these, joined by "; "). The portal reads
+# them back by template and shows them translated (portal/reasons.py DEFERRALS).
+DEFERRALS = {
+    "held_no_data": "held: no bank data imported yet (hold while older than {days} days)",
+    "held_old_data": "held: bank data from {day}, older than {days} days",
+    "min_gap": "at least {days} days between reminders",
+    "no_mail": "no mail on weekends and holidays",
+}
+
+
 def _deferral(block: _Block, step: _Step, facts, history, today: date):
     """(day, why) when a setting postpones the step, else (None, None)."""
     settings = block.settings
@@ -532,18 +542,18 @@ def _deferral(block: _Block, step: _Step, facts, history, today: date):
         as_of = history.bank_data_as_of
         if as_of is None:
             day = today + timedelta(days=1)
-            why.append(f"held: no bank data imported yet (hold while older than {hold} days)")
+            why.append(DEFERRALS["held_no_data"].format(days=hold))
         elif as_of < today - timedelta(days=hold):
             day = today + timedelta(days=1)
-            why.append(f"held: bank data from {as_of:%d.%m.}, older than {hold} days")
+            why.append(DEFERRALS["held_old_data"].format(day=f"{as_of:%d.%m.}", days=hold))
     if step.reminds and settings.min_gap and history.last_reminder_on is not None:
         earliest = history.last_reminder_on + timedelta(days=settings.min_gap)
         if earliest > day:
             day = earliest
-            why.append(f"at least {settings.min_gap} days between reminders")
+            why.append(DEFERRALS["min_gap"].format(days=settings.min_gap))
     if step.reminds and settings.no_mail and not is_business_day(day, facts.country, facts.region):
         day = next_business_day(day, facts.country, facts.region)
-        why.append("no mail on weekends and holidays")
+        why.append(DEFERRALS["no_mail"])
     if day == today:
         return None, None
     return day, "; ".join(why)

@@ -15,6 +15,7 @@ from ledger import notes, refusals
 from ledger.bank import matching, scoring
 from ledger.models import Status, TransactionState
 from portal import reasons, rules_text
+from rules import evaluator
 from rules.messages import MESSAGES
 from tests.portal.conftest import PORTAL_RULES, Portal, order_body
 from tests.portal.test_i18n import CATALOG
@@ -48,8 +49,9 @@ def _same_values(english: str, translated: str) -> bool:
         (matching.STATE_REASONS, reasons.STATE_REASONS),
         (MESSAGES, rules_text.MESSAGES),
         (notes.TEXTS, reasons.NOTES),
+        (evaluator.DEFERRALS, reasons.DEFERRALS),
     ],
-    ids=["refusals", "bank-state-reasons", "rules-checker", "ledger-notes"],
+    ids=["refusals", "bank-state-reasons", "rules-checker", "ledger-notes", "deferrals"],
 )
 def test_every_code_has_the_english_text_and_a_german_one(source, portal_texts, german):
     assert set(portal_texts) == set(source)  # a new code without its text fails here

@@ -80,7 +80,7 @@ VALUES = {  # every note template's values
     "amount": "80.00",
     "currency": "EUR",
     "count": 3,
-    "why": "held: bank data from 27.11., older than 3 days",
+    "why": "deferred",  # the rules' words: test_why_a_step_waits_…
 }
 
 
@@ -249,3 +249,21 @@ def test_a_returned_payment_says_what_its_code_means(app, portal, seed, merchant
     )
     assert "AC04: account closed" in page(portal, f"/bank/transactions/{returned}")
     assert "(returned by the bank (AC04: account closed))" in page(portal, "/orders/AK-10009")
+
+
+def test_why_a_step_waits_reads_in_german_on_its_own_and_in_a_runs_note(app):
+    """The rules' deferral reasons (rules.evaluator.DEFERRALS): the order page's held step and
+    the run's count of held orders, each part translated."""
+    from rules import evaluator
+
+    old = evaluator.DEFERRALS["held_old_data"].format(day="27.11.", days=3)
+    gap = evaluator.DEFERRALS["min_gap"].format(days=7)
+    line = notes.text("run_held", count=2, why=f"{old}; {gap}")
+    with app.test_request_context(), force_locale("de"):
+        assert reasons.stored_text(old) == "angehalten: Bankdaten vom 27.11., älter als 3 Tage"
+        assert reasons.stored_text(line) == (
+            "2 Bestellung(en) angehalten: Bankdaten vom 27.11., älter als 3 Tage; "
+            "mindestens 7 Tage zwischen Zahlungserinnerungen"
+        )
+    with app.test_request_context(), force_locale("en"):
+        assert reasons.stored_text(line) == line
