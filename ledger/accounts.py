@@ -184,7 +184,8 @@ def end_sessions(user: User) -> None:
     user.session_generation = (user.session_generation or 0) + 1
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """The SHA-256 kept of a secret handed out once (API tokens, invitation and reset links)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -192,7 +193,7 @@ def create_token(merchant: Merchant, label: str | None = None) -> str:
     """Return a new bearer token; only its hash is kept."""
     token = "mw_" + secrets.token_urlsafe(32)
     db.session.add(
-        ApiToken(merchant=merchant, token_hash=_token_hash(token), prefix=token[:10], label=label)
+        ApiToken(merchant=merchant, token_hash=token_hash(token), prefix=token[:10], label=label)
     )
     db.session.flush()
     return token
@@ -201,7 +202,7 @@ def create_token(merchant: Merchant, label: str | None = None) -> str:
 def merchant_for_token(token: str) -> Merchant | None:
     row = db.session.scalar(
         select(ApiToken).where(
-            ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None)
+            ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None)
         )
     )
     if row is None:

@@ -357,7 +357,14 @@ def schedule_refresh(merchant_id: int) -> bool:
             waiting = Job.fetch(job_id, connection=queue.connection).get_status()
         except NoSuchJobError:
             waiting = None
-        if waiting in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED):
+        # One at a time, running ones included: a button any role may press must not be able
+        # to keep the queue (which also delivers mail) busy with recomputes.
+        if waiting in (
+            JobStatus.QUEUED,
+            JobStatus.DEFERRED,
+            JobStatus.SCHEDULED,
+            JobStatus.STARTED,
+        ):
             return False
         queue.enqueue("worker.jobs.refresh_dashboard", merchant_id, job_id=job_id)
         return True

@@ -586,7 +586,7 @@ def create_token(merchant: Merchant, label: str, actor: str) -> tuple[str, ApiTo
     token = accounts.create_token(merchant, label)
     # the row by the token's hash, as the API finds it (ledger.accounts keeps only the hash)
     row = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == accounts._token_hash(token))
+        select(ApiToken).where(ApiToken.token_hash == accounts.token_hash(token))
     )
     audit.record(merchant.id, actor, "api_token.created", prefix=row.prefix, label=label)
     return token, row

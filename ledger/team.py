@@ -13,7 +13,6 @@ and a merchant always keeps one active owner.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -230,6 +229,7 @@ def change_password(user: User, current: str, new: str) -> None:
     if not accounts.verify_password(user, current):
         raise accounts.AccountError("the current password is wrong")
     accounts.set_password(user, new)
+    _end_tokens(user, RESET)  # a reset link sent before would undo the change
     audit.record(user.merchant_id, f"user:{user.email}", "user.password_changed")
 
 
@@ -237,7 +237,7 @@ def change_password(user: User, current: str, new: str) -> None:
 
 
 def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return accounts.token_hash(token)
 
 
 def _end_tokens(user: User, purpose: str | None = None, now: datetime | None = None) -> None:

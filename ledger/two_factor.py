@@ -81,6 +81,8 @@ def confirm(user: User, code: str) -> None:
     if not verify(user, code):
         raise TwoFactorError("code", "wrong code")
     user.totp_enabled_at = utcnow()
+    # Sessions that never showed a code end (the caller keeps its own, as after a new password).
+    accounts.end_sessions(user)
     audit.record(user.merchant_id, f"user:{user.email}", "user.totp_enabled")
 
 

@@ -54,6 +54,23 @@ def private_address(url: str) -> str | None:
     return None
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A webhook is one POST to the URL the merchant set: a redirect is the shop's answer, not
+    a new address to go to (urllib would follow it as a GET, and past the internal-address
+    check)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # urllib then raises the 3xx as an HTTPError: the answer
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def post(request: urllib.request.Request, timeout: float):
+    """Send a webhook request without following redirects (the worker and the test)."""
+    return _opener.open(request, timeout=timeout)
+
+
 def new_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
@@ -117,7 +134,7 @@ def send_test(
         return round(time.monotonic() - started, 3)
 
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with post(request, timeout) as response:
             return TestResult(took(), response.status, _preview(response))
     except urllib.error.HTTPError as exc:  # the shop answered, with an error status
         return TestResult(took(), exc.code, _preview(exc))

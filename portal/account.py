@@ -124,6 +124,7 @@ def confirm_two_factor():
             return redirect(url_for("account.page"))
         return _enrolment(_("Wrong code. Please enter the code your app shows now."), 422)
     db.session.commit()
+    session[GENERATION_KEY] = user.session_generation  # this session goes on, the others end
     flash(_("Two-factor login is on. From now on, logging in asks for a code."), "info")
     return redirect(url_for("account.page"))
 

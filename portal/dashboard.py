@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
 from ledger import dashboard
 from ledger.clock import today_for
@@ -102,8 +103,12 @@ def _context() -> dict:
     today = today_for(shop)
     row = dashboard.snapshot(shop.id)
     if row is None:  # a new merchant (or a new installation): compute once, here
-        row = dashboard.refresh(shop, today)
-        db.session.commit()
+        try:
+            row = dashboard.refresh(shop, today)
+            db.session.commit()
+        except IntegrityError:  # another tab or the worker stored the first snapshot meanwhile
+            db.session.rollback()
+            row = dashboard.snapshot(shop.id)
     return {
         "today": today,
         "row": row,

@@ -89,6 +89,22 @@ def test_deactivation_ends_open_links_and_the_login(merchant):
     assert refused.value.reason == "last_owner"
 
 
+def test_a_new_password_or_two_factor_ends_what_was_issued_before(merchant):
+    """A reset link sent before a password change would undo it; sessions that never showed a
+    code must not outlive the switch to two-factor login."""
+    user = accounts.create_user("dora@example.com", merchant, "correct horse battery")
+    message = team.request_reset("dora@example.com", "127.0.0.1", _link)
+    token = message.payload["link"].rsplit("/", 1)[1]
+    team.change_password(user, "correct horse battery", "another long passphrase")
+    db.session.commit()
+    assert team.find_token(token, team.RESET)[1] == "expired"
+
+    generation = user.session_generation
+    secret = two_factor.start(user)
+    two_factor.confirm(user, pyotp.TOTP(secret).now())
+    assert user.session_generation == generation + 1
+
+
 def test_a_totp_code_counts_once_and_only_near_now(merchant):
     user = accounts.find_user("owner@alpenkiste.example")
     secret = two_factor.start(user)

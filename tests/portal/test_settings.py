@@ -310,6 +310,33 @@ def test_an_installation_for_many_merchants_keeps_webhooks_off_internal_addresse
     assert _Shop.received == []  # nothing was sent
 
 
+def test_a_webhook_redirect_is_the_answer_not_a_new_address(app, portal, shop_server):
+    """urllib would follow a 302 as a GET, past the internal-address check: it is not followed."""
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the http.server API
+            self.send_response(302)
+            self.send_header("Location", shop_server)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Redirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/hook"
+        portal.post("/settings/webhook", {"webhook_url": url})
+        html = portal.post("/settings/webhook/test").get_data(as_text=True)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    assert "The shop answered HTTP 302" in html
+    assert _Shop.received == []
+
+
 def test_shop_url(app, portal, merchant_info):
     assert portal.post("/settings/shop", {"shop_url": "shop.example"}).status_code == 422
     assert portal.post("/settings/shop", {"shop_url": "https://shop.example"}).status_code == 200

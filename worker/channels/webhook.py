@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import urllib.error
-import urllib.request
 
 from flask import current_app
 
-from ledger.webhooks import TIMEOUT_SECONDS, build_request, private_address
+from ledger.webhooks import TIMEOUT_SECONDS, build_request, post, private_address
 from worker.channels import ChannelError
 
 
@@ -25,11 +24,12 @@ def send(message, merchant) -> None:
         merchant.webhook_secret,
     )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+        with post(request, TIMEOUT_SECONDS) as response:
             response.read()
     except urllib.error.HTTPError as exc:
-        # 4xx other than 408/429 will not get better by retrying.
-        permanent = 400 <= exc.code < 500 and exc.code not in (408, 429)
+        # A redirect (not followed: ledger.webhooks.post) and 4xx other than 408/429 will not
+        # get better by retrying.
+        permanent = 300 <= exc.code < 500 and exc.code not in (408, 429)
         raise ChannelError(f"HTTP {exc.code} from {message.recipient}", permanent) from exc
     except (urllib.error.URLError, OSError) as exc:
         raise ChannelError(f"webhook to {message.recipient} failed: {exc}") from exc
