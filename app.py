@@ -80,6 +80,13 @@ def _config(app: Flask) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=https,
     )
+    if https and "MAHNWERK_PORTAL_URL" not in env:
+        # Invitation and reset links start with it: the default points at nobody's portal.
+        app.logger.warning(
+            "MAHNWERK_HTTPS=1 without MAHNWERK_PORTAL_URL: invitation and password reset links "
+            "will point at %s",
+            app.config["PORTAL_URL"],
+        )
 
 
 def create_app(test_config: dict | None = None) -> Flask:

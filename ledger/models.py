@@ -131,7 +131,8 @@ class Merchant(db.Model):
         Boolean, default=True, server_default=sql_text("true")
     )
     ignore_keywords: Mapped[list] = mapped_column(JSON, default=list)
-    # The letterhead (letters, the footer of mails): set on the settings page.
+    # The letterhead, set on the settings page, for the PDF letters to come (today's HTML
+    # letters and mails still show only `name`).
     company_name: Mapped[str | None] = mapped_column(String(200))  # legal name; else `name`
     company_address: Mapped[str | None] = mapped_column(Text)  # lines: street, postcode town
     country: Mapped[str] = mapped_column(String(2), default="DE", server_default="DE")

@@ -279,6 +279,14 @@ def test_webhook_secret_is_shown_once_and_the_test_is_signed(
     assert headers["X-Mahnwerk-Signature"] == expected
 
 
+def test_the_audit_log_keeps_no_credentials_of_a_url(app, portal):
+    url = "https://shop:s3cr3t@shop.example/hook?token=abc123"
+    assert portal.post("/settings/webhook", {"webhook_url": url}).status_code == 200
+    [(action, detail)] = [(a, d) for a, d in _audits(app) if "webhook_url" in d]
+    assert detail["webhook_url"] == "— → https://…@shop.example/hook?…"
+    assert "s3cr3t" not in json.dumps(detail) and "abc123" not in json.dumps(detail)
+
+
 def test_a_webhook_test_to_nowhere_shows_the_error(app, portal, unused_port):
     portal.post("/settings/webhook", {"webhook_url": f"http://127.0.0.1:{unused_port}/hook"})
     response = portal.post("/settings/webhook/test")
