@@ -15,7 +15,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from portal import settings as settings_page
-from portal.ui import LABELS, _label
+from portal.ui import LABELS, ROLE_NAMES, _label
 
 # Actions whose details are the settings page's fields (named as the page names them).
 SETTINGS_ACTIONS = ("settings.", "bank_account.", "api_token.")
@@ -34,12 +34,6 @@ SETTING_WORDS = {
     "no": _l("no"),
 }
 # ledger.permissions.Role, as the team page names them (templates/users/_roles.html).
-ROLE_NAMES = {
-    "owner": _l("Owner"),
-    "accountant": _l("Accountant"),
-    "clerk": _l("Clerk"),
-    "viewer": _l("Viewer"),
-}
 ROLE_KEYS = ("role", "old_role", "new_role")
 STORED_WORDS = ("status", "source")  # stored values the label filter names
 

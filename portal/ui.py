@@ -272,6 +272,15 @@ def error_page(status: int, title: str, message: str):
     return render_template("error.html", status=status, title=title, message=message), status
 
 
+# The roles of ledger/permissions.py in words (the team page, the account page, the audit log).
+ROLE_NAMES = {
+    "owner": _l("Owner"),
+    "accountant": _l("Accountant"),
+    "clerk": _l("Clerk"),
+    "viewer": _l("Viewer"),
+}
+
+
 def register(app: Flask) -> None:
     """Filters, globals and error pages shared by every page (the blueprints are registered by
     portal.init_portal; this module imports none of them)."""
@@ -279,6 +288,7 @@ def register(app: Flask) -> None:
     app.add_template_global(lifecycle.can, "can")
     app.add_template_filter(_label, "label")
     app.add_template_filter(_non_empty, "non_empty")
+    app.add_template_global(ROLE_NAMES, "ROLE_NAMES")
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc):

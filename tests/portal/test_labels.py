@@ -88,3 +88,10 @@ def test_no_label_is_given_twice():
     ]
     keys = [key.value for key in labels.keys]
     assert sorted({k for k in keys if keys.count(k) > 1}) == []
+
+
+def test_every_role_has_its_name():
+    from ledger.permissions import ROLES
+    from portal.ui import ROLE_NAMES
+
+    assert list(ROLE_NAMES) == ROLES
