@@ -16,6 +16,12 @@ import re
 from collections.abc import Mapping
 from enum import Enum
 
+
+def N_(message: str) -> str:
+    """Marks a message for the portal's catalog (babel.cfg); translated where it is shown."""
+    return message
+
+
 # code → English text; `{name}` are the values (`{name!r}` quoted, `{name:,}` grouped).
 TEXTS: dict[str, str] = {
     # ledger.lifecycle: the transition table (why_not) and its commands

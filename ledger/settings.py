@@ -25,11 +25,7 @@ from ledger.bank import accounts as bank_accounts
 from ledger.db import db
 from ledger.interest import INTEREST_BASES
 from ledger.models import LANGUAGES, ApiToken, BankAccount, Merchant, Order, Status, utcnow
-
-
-def N_(message: str) -> str:
-    """Marks a message for the portal's catalog (babel.cfg); translated where it is shown."""
-    return message
+from ledger.refusals import N_
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from ledger.refusals import N_
+
 TIMEOUT_SECONDS = 10
 TEST_TIMEOUT_SECONDS = 5
 BODY_PREVIEW = 400  # characters of the shop's answer shown after a test
 SIGNATURE_HEADER = "X-Mahnwerk-Signature"
-
-
-def N_(message: str) -> str:
-    """Marks a message for the portal's catalog (babel.cfg); translated where it is shown."""
-    return message
 
 
 def signature(secret: str, body: bytes) -> str:

@@ -11,14 +11,10 @@ from sqlalchemy import func, select
 
 from ledger.db import db
 from ledger.models import BankAccount, BankTransaction, Merchant, Order
+from ledger.refusals import N_
 
 CURRENCIES = ("EUR", "CHF")
 SWISS = ("CH", "LI")
-
-
-def N_(message: str) -> str:
-    """Marks a message for the portal's catalog (babel.cfg); translated where it is shown."""
-    return message
 
 
 class AccountError(ValueError):
