@@ -12,7 +12,7 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from ledger import entries, lifecycle, manual, notes, orders
+from ledger import entries, lifecycle, manual, notes, orders, queueing
 from ledger.bank import inbox
 from ledger.clock import today_for
 from ledger.db import db
@@ -393,7 +393,7 @@ def remind(number: str):
         return manual.remind_now(order, cause.today, cause.actor)
 
     def deliver(message):
-        current_app.extensions["job_queue"].enqueue("worker.jobs.deliver", message.id)
+        queueing.deliver_soon(message.id)
 
     def notice(order, _message):
         return _("A reminder (level %(level)s) is on its way.", level=order.dunning_level)

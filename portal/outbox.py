@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ledger import audit, outbox
+from ledger import audit, outbox, queueing
 from ledger.db import db
 from ledger.models import MESSAGE_KINDS, MESSAGE_STATES, MessageState, OutboxMessage
 from portal.auth import require_login
@@ -80,6 +80,6 @@ def retry(message_id: int):
         message.merchant_id, actor(), "message.retried", message.order_id, message=message.id
     )
     db.session.commit()
-    current_app.extensions["job_queue"].enqueue("worker.jobs.deliver", message.id)
+    queueing.deliver_soon(message.id)
     flash(_("Message %(message)s is queued again.", message=message.id), "notice")
     return redirect(url_for("outbox.message_list", state="pending"))

@@ -4,8 +4,6 @@ and the links' absolute URLs, which the team and account pages share."""
 
 from __future__ import annotations
 
-import logging
-
 from flask import (
     Blueprint,
     current_app,
@@ -19,12 +17,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
-from ledger import accounts, team
+from ledger import accounts, queueing, team
 from ledger.db import db
 from portal import GENERATION_KEY
 from portal.ui import error_page
 
-log = logging.getLogger(__name__)
 bp = Blueprint("password", __name__)
 
 
@@ -34,18 +31,6 @@ def link(purpose: str, token: str) -> str:
     endpoint = "password.invite" if purpose == team.INVITE else "password.reset"
     path = url_for(endpoint, token=token)[len(request.script_root) :]
     return current_app.config["PORTAL_URL"] + path
-
-
-def deliver_soon(message) -> None:
-    """Hand the committed mail to the worker now; with Redis away the sweeper sends it later."""
-    from redis.exceptions import RedisError
-
-    try:
-        current_app.extensions["job_queue"].enqueue("worker.jobs.deliver", message.id)
-    except (RedisError, OSError) as exc:
-        log.warning(
-            "Redis is not answering (%s): the sweeper will send message %s", exc, message.id
-        )
 
 
 def password_error(exc: accounts.AccountError) -> str:
@@ -130,7 +115,7 @@ def forgot():
         error = _("Too many requests from your network; please try again in 15 minutes.")
         return render_template("auth/forgot.html", sent=False, email=email, error=error), 429
     if result is not None:
-        deliver_soon(result)
+        queueing.deliver_soon(result.id)
     # The same answer whether or not there is such an account.
     return render_template("auth/forgot.html", sent=True, email=email)
 

@@ -7,11 +7,11 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ledger import team
+from ledger import queueing, team
 from ledger.db import db
 from ledger.permissions import ROLES
 from portal.auth import require_login
-from portal.password import deliver_soon, link
+from portal.password import link
 from portal.ui import actor, render_page
 
 bp = Blueprint("users", __name__)
@@ -79,7 +79,7 @@ def invite():
         field = "role" if exc.reason == "role" else "email"
         return _page({field: _refusal(exc)}, form, 422)
     db.session.commit()
-    deliver_soon(message)
+    queueing.deliver_soon(message.id)
     return _done(_("Invitation sent to %(email)s.", email=form["email"].lower()))
 
 
@@ -130,7 +130,7 @@ def resend(user_id: int):
         db.session.rollback()
         return _page({f"user-{user.id}": _refusal(exc)}, status=409)
     db.session.commit()
-    deliver_soon(message)
+    queueing.deliver_soon(message.id)
     return _done(_("A new invitation is on its way to %(email)s.", email=user.email))
 
 
