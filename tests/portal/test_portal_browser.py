@@ -131,7 +131,7 @@ def test_edit_rules_with_a_typo_preview_save_and_activate(app, live_server, csp,
     from tests.portal.test_portal_runs_outbox import drain
 
     page = csp.page()
-    page.goto(f"{live_server}/login")
+    page.goto(f"{live_server}/login?next=/orders")
     page.fill("input[name=email]", shop["email"])
     page.fill("input[name=password]", shop["password"])
     page.click("button[type=submit]")
