@@ -31,7 +31,7 @@ LIFETIME = {INVITE: timedelta(days=7), RESET: timedelta(hours=1)}
 MAIL_PURPOSE = {INVITE: "invitation", RESET: "password_reset"}
 RESETS_PER_HOUR = 3  # mails to one account; more requests are answered alike and send nothing
 RESETS_PER_ADDRESS = 10  # requests from one client address per 15 minutes (throttle.WINDOW)
-MAIL_LANGUAGES = ("de", "en")
+MAIL_LANGUAGES = ("de", "en", "fr", "it")  # as the digest: the merchant's team reads these
 
 # Builds the absolute URL of a link from its token (the portal knows its routes and base URL).
 LinkMaker = Callable[[str, str], str]  # (purpose, token) -> URL

@@ -117,3 +117,22 @@ def test_a_totp_code_counts_once_and_only_near_now(merchant):
     assert not two_factor.verify(user, totp.at(now), now)  # the same step again
     assert not two_factor.verify(user, totp.at(now - totp.interval), now)  # an older one
     assert two_factor.verify(user, " ".join([totp.at(now + 30)[:3], totp.at(now + 30)[3:]]), now)
+
+
+@pytest.mark.parametrize(
+    ("language", "invitation", "reset"),
+    [
+        ("de", "Einladung", "Passwort"),
+        ("en", "Invitation", "password"),
+        ("fr", "Invitation", "mot de passe"),
+        ("it", "Invito", "password"),
+    ],
+)
+def test_the_team_mails_speak_the_merchants_language(merchant, language, invitation, reset):
+    merchant.language = language
+    _user, invited = team.invite(merchant, "eva@example.com", "clerk", "user:owner", _link)
+    assert invitation in invited.subject and "/invite/" in invited.body
+    accounts.create_user("finn@example.com", merchant, "correct horse battery")
+    resetting = team.request_reset("finn@example.com", "127.0.0.1", _link)
+    assert reset in resetting.subject and "/reset/" in resetting.body
+    assert "{{" not in invited.body + resetting.body
