@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.camt_file import Booking, camt053
-from tests.portal.test_portal_browser import browser, csp, shop  # noqa: F401 (fixtures)
+from tests.portal.test_portal_browser import _log_in, browser, csp, shop  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -199,18 +199,10 @@ def tab_until(page, wanted, limit: int = 40) -> list[dict]:
     raise AssertionError(f"not reached by Tab; focus went through {seen}")
 
 
-def _log_in(page, live_server, who: dict) -> None:
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=email]", who["email"])
-    page.fill("input[name=password]", who["password"])
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
-
-
 def test_on_a_phone_the_menu_works_from_the_keyboard(live_server, csp, shop):  # noqa: F811
     page = csp.page()
     page.set_viewport_size({"width": 375, "height": 740})
-    _log_in(page, live_server, shop)
+    _log_in(page, live_server, shop, "/dashboard")
     page.goto(f"{live_server}/orders")
     menu = page.locator(".menu-button")
     before = tab_until(page, lambda e: "menu-button" in e["cls"])
@@ -240,7 +232,7 @@ def test_on_a_phone_the_menu_works_from_the_keyboard(live_server, csp, shop):  #
 def test_the_order_list_works_from_the_keyboard(live_server, csp, shop):  # noqa: F811
     page = csp.page()
     page.set_viewport_size({"width": 1280, "height": 800})
-    _log_in(page, live_server, shop)
+    _log_in(page, live_server, shop, "/dashboard")
     page.goto(f"{live_server}/orders")
     # The top bar fits the window: the account wraps below the navigation, not off-screen.
     logout = page.locator(".account button", has_text="Log out").bounding_box()

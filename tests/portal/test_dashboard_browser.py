@@ -6,23 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.portal.test_portal_browser import browser, csp, shop  # noqa: F401 (fixtures)
+from tests.portal.test_portal_browser import _log_in, browser, csp, shop  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
-
-
-def _log_in(page, live_server, shop):  # noqa: F811
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=email]", shop["email"])
-    page.fill("input[name=password]", shop["password"])
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
 
 
 def test_the_dashboard_on_a_phone(live_server, csp, shop):  # noqa: F811
     page = csp.page()
     page.set_viewport_size({"width": 375, "height": 740})
-    _log_in(page, live_server, shop)
+    _log_in(page, live_server, shop, "/dashboard")
     page.goto(f"{live_server}/dashboard")
     assert page.locator("h1").inner_text() == "Dashboard"
     assert page.evaluate("document.documentElement.scrollWidth") <= 375  # nothing off-screen
@@ -41,7 +33,7 @@ def test_the_dashboard_on_a_phone(live_server, csp, shop):  # noqa: F811
 
 def test_the_order_list_loads_its_open_total_after_the_list(live_server, csp, shop):  # noqa: F811
     page = csp.page()
-    _log_in(page, live_server, shop)
+    _log_in(page, live_server, shop, "/dashboard")
     page.goto(f"{live_server}/orders?method=invoice")
     total = page.locator("#open-total:not([aria-busy])")
     total.wait_for()

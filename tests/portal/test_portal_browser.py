@@ -187,13 +187,14 @@ def test_edit_rules_with_a_typo_preview_save_and_activate(app, live_server, csp,
     page.screenshot(path="/tmp/mahnwerk-rules-page.png", full_page=True)
 
 
-def _log_in(page, live_server, shop):
-    """Logged in and on the order list (a login of its own lands on the dashboard)."""
-    page.goto(f"{live_server}/login?next=/orders")
+def _log_in(page, live_server, shop, then: str = "/orders"):
+    """Logged in through the login form, and on `then` (a login of its own lands on the
+    dashboard)."""
+    page.goto(f"{live_server}/login?next={then}")
     page.fill("input[name=email]", shop["email"])
     page.fill("input[name=password]", shop["password"])
     page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/orders")
+    page.wait_for_url(f"{live_server}{then}")
 
 
 def test_no_page_breaks_the_content_security_policy(app, live_server, csp, shop):

@@ -6,22 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.portal.test_portal_browser import browser, csp, shop  # noqa: F401 (fixtures)
+from tests.portal.test_portal_browser import _log_in, browser, csp, shop  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
 
-def _log_in(page, live_server, shop):  # noqa: F811
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=email]", shop["email"])
-    page.fill("input[name=password]", shop["password"])
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
-
-
 def test_sections_answer_in_place(live_server, csp, shop):  # noqa: F811
     page = csp.page()
-    _log_in(page, live_server, shop)
+    _log_in(page, live_server, shop, "/dashboard")
     page.goto(f"{live_server}/settings")
     section = page.locator("#settings-time")
     section.locator("select[name=run_hour]").select_option("7")
