@@ -1,9 +1,10 @@
-"""The rules checker's findings in the user's language.
+"""The rules checker's findings and syntax errors in the user's language.
 
-The checker (rules/, pure Python) writes English, which `mahnwerk rules check` prints; each of
-its findings also carries a code and the values in it (rules.messages.MESSAGES). The portal
-shows the text of the code in the user's language (every code has one here: a test holds the
-two lists equal). Syntax errors have no code: they quote the grammar and stay English.
+The checker and the parser (rules/, pure Python) write English, which `mahnwerk rules check`
+prints; each finding also carries a code and the values in it (rules.messages.MESSAGES). The
+portal shows the text of the code in the user's language (every code has one here: a test holds
+the two lists equal). What a syntax error expected is a list of rules.messages.EXPECTED keys,
+described here in the user's language, and of keywords in quotes, which stay as they are.
 """
 
 from __future__ import annotations
@@ -12,12 +13,48 @@ from dataclasses import replace
 from decimal import Decimal
 
 from flask_babel import format_decimal
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.reasons import stored_label
 from rules import Diagnostic
 
 MESSAGES = {
+    "ends_early": _l("the rules end too early: expected %(expected)s"),
+    "line_ends_early": _l("the line ends too early: expected %(expected)s"),
+    "unexpected": _l('expected %(expected)s, but found "%(found)s"'),
+    "unexpected_guess": _l(
+        'expected %(expected)s, but found "%(found)s" (did you mean "%(guess)s"?)'
+    ),
+    "unexpected_number": _l(
+        'expected %(expected)s, but found "%(found)s"; write amounts with a decimal point, '
+        "e.g. 2.50"
+    ),
+    "unexpected_number_guess": _l(
+        'expected %(expected)s, but found "%(found)s" (did you mean "%(guess)s"?); write amounts '
+        "with a decimal point, e.g. 2.50"
+    ),
+    "not_a_word": _l('"%(found)s" is not a word of the rules language'),
+    "not_a_word_guess": _l(
+        '"%(found)s" is not a word of the rules language (did you mean "%(guess)s"?)'
+    ),
+    "indented_without_block": _l(
+        "this line is indented, but the line above does not start a block (a block header "
+        'ends with ":")'
+    ),
+    "indentation_unmatched": _l(
+        "this line's indentation matches no line above it; indent the lines of a block by the "
+        "same amount"
+    ),
+    "whole_days": _l("expected a whole number of days, not %(number)s"),
+    "whole_level": _l("expected a whole level number, not %(number)s"),
+    "level_twice": _l("this reminder already has a level; give each option once"),
+    "fee_twice": _l("this reminder already has a fee; give each option once"),
+    "channels_twice": _l("this reminder already has its channels; give each option once"),
+    "actions_without_trigger": _l('expected "after N days" to say when these actions happen'),
+    "bad_date": _l("%(date)s is not a valid date (YYYY-MM-DD)"),
+    "invalid_syntax": _l("this is not valid rules syntax"),
+    "parser_failure": _l("%(detail)s"),
     "setting_twice": _l("this setting is already given on line %(line)s"),
     "too_many_days": _l("expected at most %(max_days)s days here"),
     "bank_hold_no_account": _l(
@@ -100,6 +137,43 @@ MESSAGES = {
     ),
 }
 
+# What the parser expected (rules.messages.EXPECTED); "%%" is a percent sign.
+EXPECTED = {
+    "action": _l("an action such as remind, cancel, mark overdue or notify accounting"),
+    "method": _l("a payment method (vorkasse, rechnung, nachnahme or any)"),
+    "setting": _l('a setting such as "at least 7 days between reminders"'),
+    "condition": _l("a condition such as amount over 100 or country in DE"),
+    "after": _l('"after N days"'),
+    "code": _l("a two-letter code such as DE or fr"),
+    "recipient": _l("a recipient: accounting, team or a quoted email address"),
+    "text": _l('a quoted text such as "wholesale"'),
+    "date": _l("a date such as 2026-01-01"),
+    "customer_type": _l("b2b or b2c"),
+    "channels": _l('"by email", "by letter" or "by email and letter"'),
+    "day_kind": _l('"days" or "business days"'),
+    "currency": _l("a currency (EUR or CHF)"),
+    "missed_steps": _l('"escalate in order" or "skip to the latest"'),
+    "line_end": _l("the end of the line"),
+    "indented_steps": _l("indented lines with the block's steps"),
+    "days": _l("a number of days"),
+    "level": _l("a level number"),
+    "amount": _l("an amount such as 2.50"),
+    "rate": _l('a rate such as 5 %% or the word "statutory"'),
+    "number": _l("a number"),
+    "something_else": _l("something else"),
+}
+
+
+def expected_text(words) -> str:
+    """`a, b or c` in the user's language: EXPECTED keys described, keywords as they are."""
+    words = [str(EXPECTED[w]) % {} if w in EXPECTED else w for w in words]
+    if not words:
+        return str(EXPECTED["something_else"])
+    if len(words) == 1:
+        return words[0]
+    return _("%(first)s or %(last)s", first=", ".join(words[:-1]), last=words[-1])
+
+
 _STORED = {"method", "action"}  # stored words (a payment method, an action): their label
 _GROUPED = {"max_days", "max_fee", "limit"}  # numbers shown with thousands separators
 
@@ -109,11 +183,13 @@ def _value(key: str, value):
         return stored_label(value)
     if key in _GROUPED and isinstance(value, int | Decimal):
         return format_decimal(value)
+    if key == "expected":
+        return expected_text(value)
     return value
 
 
 def message(diagnostic: Diagnostic) -> str:
-    """The finding's text in the user's language (a syntax error's English as it is)."""
+    """The finding's text in the user's language (an uncoded one's English as it is)."""
     text = MESSAGES.get(diagnostic.code)
     if text is None:
         return diagnostic.message

@@ -16,7 +16,7 @@ class Diagnostic:
     column: int  # 1-based
     end_line: int
     end_column: int
-    code: str = ""  # the checker's: a key of rules.messages.MESSAGES ("" for syntax errors)
+    code: str = ""  # a key of rules.messages.MESSAGES
     args: tuple[tuple[str, object], ...] = ()  # the values in the message, for a translation
 
     @classmethod
@@ -25,7 +25,7 @@ class Diagnostic:
 
     @classmethod
     def coded(cls, severity: str, code: str, span: Span, **params) -> Diagnostic:
-        """A checker's diagnostic: its English text from rules.messages, code and values kept."""
+        """A coded diagnostic: its English text from rules.messages, code and values kept."""
         text = messages.message(code, **params)
         return cls(
             severity,
@@ -84,5 +84,6 @@ class RulesError(Exception):
         return self._first()
 
 
-def error(message: str, span: Span) -> RulesError:
-    return RulesError([Diagnostic.at("error", message, span)])
+def coded_error(code: str, span: Span, **params) -> RulesError:
+    """A RulesError with one error of rules.messages' `code`."""
+    return RulesError([Diagnostic.coded("error", code, span, **params)])

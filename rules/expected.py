@@ -1,4 +1,7 @@
-"""Turn Lark's "expected one of {REMIND, CANCEL, ...}" into words a merchant understands."""
+"""Turn Lark's "expected one of {REMIND, CANCEL, ...}" into words a merchant understands.
+
+A syntax error is a Diagnostic with a code of rules.messages; what was expected is a list of
+rules.messages.EXPECTED keys and quoted keywords, so the portal can say it in German."""
 
 from __future__ import annotations
 
@@ -10,41 +13,40 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from rules.ast import Span
 from rules.diagnostics import Diagnostic
+from rules.messages import EXPECTED
 
 ACTIONS = {"REMIND", "CANCEL", "MARK", "NOTIFY", "RELEASE", "HAND", "CHARGE", "SEND"}
 METHODS = {"VORKASSE", "PREPAYMENT", "RECHNUNG", "INVOICE", "NACHNAHME", "COD", "ANY"}
 SETTINGS = {"HOLD", "PAUSE", "NO", "APPLY"}
 CONDITIONS = {"AMOUNT", "COUNTRY", "CUSTOMER", "LANGUAGE", "TAG"}
 
-# (terminal names, words); the first group that meets the expected set is described with them.
+# (terminal names, a key of EXPECTED); the first group that meets the expected set names them.
 GROUPS = [
-    (ACTIONS, "an action such as remind, cancel, mark overdue or notify accounting"),
-    (METHODS, "a payment method (vorkasse, rechnung, nachnahme or any)"),
-    (SETTINGS, 'a setting such as "at least 7 days between reminders"'),
-    (CONDITIONS, "a condition such as amount over 100 or country in DE"),
-    ({"AFTER"}, '"after N days"'),
-    ({"CODE"}, "a two-letter code such as DE or fr"),
-    ({"WORD", "STRING"}, "a recipient: accounting, team or a quoted email address"),
-    ({"STRING"}, 'a quoted text such as "wholesale"'),
-    ({"DATE"}, "a date such as 2026-01-01"),
-    ({"CUSTOMER_TYPE"}, "b2b or b2c"),
-    ({"CHANNELS"}, '"by email", "by letter" or "by email and letter"'),
-    ({"_DAY", "BUSINESS"}, '"days" or "business days"'),
-    ({"EUR", "CHF"}, "a currency (EUR or CHF)"),
-    ({"ESCALATE", "SKIP"}, '"escalate in order" or "skip to the latest"'),
-    ({"_NL"}, "the end of the line"),
-    ({"_INDENT"}, "indented lines with the block's steps"),
+    (ACTIONS, "action"),
+    (METHODS, "method"),
+    (SETTINGS, "setting"),
+    (CONDITIONS, "condition"),
+    ({"AFTER"}, "after"),
+    ({"CODE"}, "code"),
+    ({"WORD", "STRING"}, "recipient"),
+    ({"STRING"}, "text"),
+    ({"DATE"}, "date"),
+    ({"CUSTOMER_TYPE"}, "customer_type"),
+    ({"CHANNELS"}, "channels"),
+    ({"_DAY", "BUSINESS"}, "day_kind"),
+    ({"EUR", "CHF"}, "currency"),
+    ({"ESCALATE", "SKIP"}, "missed_steps"),
+    ({"_NL"}, "line_end"),
+    ({"_INDENT"}, "indented_steps"),
 ]
+assert all(key in EXPECTED for _, key in GROUPS)
 PUNCTUATION = {"COLON": '":"', "SEMICOLON": '";"', "COMMA": '","', "PERCENT": '"%"'}
 
 
 def _number_words(previous: str) -> str:
-    return {
-        "AFTER": "a number of days",
-        "LEVEL": "a level number",
-        "FEE": "an amount such as 2.50",
-        "INTEREST": 'a rate such as 5 % or the word "statutory"',
-    }.get(previous, "a number")
+    return {"AFTER": "days", "LEVEL": "level", "FEE": "amount", "INTEREST": "rate"}.get(
+        previous, "number"
+    )
 
 
 def _literal(parser: Lark, name: str) -> str | None:
@@ -55,7 +57,8 @@ def _literal(parser: Lark, name: str) -> str | None:
     return pattern.value if pattern.type == "str" else None
 
 
-def expected_words(expected: set[str], parser: Lark, previous: str = "") -> list[str]:
+def expected_words(expected: set[str], parser: Lark, previous: str = "") -> tuple[str, ...]:
+    """Keys of EXPECTED and keywords in quotes (rules.messages.expected_text says them)."""
     left = set(expected)
     if "HOLD" in left:  # where settings start, "at" and "on" start settings, too
         left -= {"AT", "ON"}
@@ -71,15 +74,7 @@ def expected_words(expected: set[str], parser: Lark, previous: str = "") -> list
         if name in ("$END", "_DEDENT"):
             continue
         words.append(PUNCTUATION.get(name) or f'"{(_literal(parser, name) or name).lower()}"')
-    return words
-
-
-def _join(words: list[str]) -> str:
-    if not words:
-        return "something else"
-    if len(words) == 1:
-        return words[0]
-    return ", ".join(words[:-1]) + " or " + words[-1]
+    return tuple(words)
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*|\S")
@@ -88,14 +83,12 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*|\S")
 REGEX_WORDS = {"_DAY": ["day", "days"], "CHANNELS": ["by"]}
 
 
-def _suggestion(found: str, expected: set[str], parser: Lark) -> str:
+def _suggestion(found: str, expected: set[str], parser: Lark) -> str | None:
+    """The keyword `found` was probably meant to be ("afte": "after"), if any."""
     candidates = [_literal(parser, name) for name in expected]
     candidates = [c for c in candidates if c and c.isalpha()]
     candidates += [w for name in expected for w in REGEX_WORDS.get(name, ())]
-    if not candidates:
-        return ""
-    match = _closest(found.lower(), candidates)
-    return f' (did you mean "{match}"?)' if match else ""
+    return _closest(found.lower(), candidates) if candidates else None
 
 
 def _closest(word: str, candidates: list[str]) -> str | None:
@@ -128,20 +121,16 @@ def describe_unexpected(exc: UnexpectedInput, source: str, parser: Lark) -> Diag
             indent = (
                 len(lines[line - 1]) - len(lines[line - 1].lstrip()) if line <= len(lines) else 0
             )
-            return Diagnostic(
-                "error",
-                "this line is indented, but the line above does not start a block (a block header "
-                'ends with ":")',
-                line,
-                1,
-                line,
-                indent + 1,
+            return Diagnostic.coded(
+                "error", "indented_without_block", Span(line, 1, line, indent + 1)
             )
         if token.type == "$END":
             line = max((i for i, t in enumerate(lines, 1) if t.strip()), default=1)
             column = len(lines[line - 1].rstrip()) + 1 if line <= len(lines) else 1
-            message = f"the rules end too early: expected {_join(expected_words(expected, parser))}"
-            return Diagnostic("error", message, line, column, line, column + 1)
+            words = expected_words(expected, parser)
+            return Diagnostic.coded(
+                "error", "ends_early", Span(line, column, line, column + 1), expected=words
+            )
         line, column = token.line, token.column
         found = str(token)
         if token.type in ("_NL", "_DEDENT"):
@@ -149,21 +138,24 @@ def describe_unexpected(exc: UnexpectedInput, source: str, parser: Lark) -> Diag
             line, column = _end_of_code(lines, token)
         span = Span(line, column, line, column + max(1, len(found.split("\n")[0])))
     else:  # pragma: no cover - UnexpectedEOF does not happen with a trailing newline
-        return Diagnostic("error", str(exc), 1, 1, 1, 2)
+        return Diagnostic.coded("error", "parser_failure", Span(1, 1, 1, 2), detail=str(exc))
 
     glued = _glued_word(lines, line, column, parser)
     if glued:
         return glued
     words = expected_words(expected, parser, previous)
-    if found:
-        message = f'expected {_join(words)}, but found "{found}"'
-        message += _suggestion(found, expected, parser)
-        before = lines[line - 1][: column - 1] if line <= len(lines) else ""
-        if found[:1].isdigit() and re.search(r"[0-9],\s*$", before):
-            message += "; write amounts with a decimal point, e.g. 2.50"
-    else:
-        message = f"the line ends too early: expected {_join(words)}"
-    return Diagnostic("error", message, span.line, span.column, span.end_line, span.end_column)
+    if not found:
+        return Diagnostic.coded("error", "line_ends_early", span, expected=words)
+    before = lines[line - 1][: column - 1] if line <= len(lines) else ""
+    code = "unexpected"
+    if found[:1].isdigit() and re.search(r"[0-9],\s*$", before):  # "2,50" for 2.50
+        code = "unexpected_number"
+    guess = _suggestion(found, expected, parser)
+    if guess:
+        return Diagnostic.coded(
+            "error", code + "_guess", span, expected=words, found=found, guess=guess
+        )
+    return Diagnostic.coded("error", code, span, expected=words, found=found)
 
 
 def _glued_word(lines: list[str], line: int, column: int, parser: Lark) -> Diagnostic | None:
@@ -175,9 +167,11 @@ def _glued_word(lines: list[str], line: int, column: int, parser: Lark) -> Diagn
     if start == column - 1:
         return None
     found = _WORD.match(text, start).group()
-    message = f'"{found}" is not a word of the rules language'
-    message += _suggestion(found, {t.name for t in parser.terminals}, parser)
-    return Diagnostic("error", message, line, start + 1, line, start + 1 + len(found))
+    span = Span(line, start + 1, line, start + 1 + len(found))
+    guess = _suggestion(found, {t.name for t in parser.terminals}, parser)
+    if guess:
+        return Diagnostic.coded("error", "not_a_word_guess", span, found=found, guess=guess)
+    return Diagnostic.coded("error", "not_a_word", span, found=found)
 
 
 def _previous_terminal(exc: UnexpectedInput) -> str:

@@ -33,7 +33,7 @@ from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
 from rules.ast import Span
-from rules.diagnostics import error
+from rules.diagnostics import coded_error
 
 TAB_WIDTH = 8
 NEWLINE, INDENT, DEDENT = "_NL", "_INDENT", "_DEDENT"
@@ -260,11 +260,7 @@ def _indentation(indent_text: str, levels: list[int], newline: Leaf):
         yield leaf(DEDENT, indent_text, *position)
     if indent != levels[-1]:
         line = newline.end_line
-        raise error(
-            "this line's indentation matches no line above it; indent the lines of a block "
-            "by the same amount",
-            Span(line, 1, line, indent + 1),
-        )
+        raise coded_error("indentation_unmatched", Span(line, 1, line, indent + 1))
 
 
 # --- what the error reports need --------------------------------------------------------------

@@ -3,12 +3,45 @@
 `rules check` on the command line prints the English; a Diagnostic carries its code and values
 too (`Diagnostic.code`, `.params`), so that the portal shows it in the user's language by code
 (portal/rules_text.py has a text for every code here; a test holds them equal). Syntax errors
-from the parser and the lexer have no code: they quote the grammar and stay English.
+from the parser and the lexer have codes too; their `{expected}` is a list of what the parser
+would have taken there: keys of EXPECTED (described in words) or keywords of the rules language
+in quotes (`'":"'`, `'"days"'`), which read the same in every language.
 """
 
 from __future__ import annotations
 
 MESSAGES: dict[str, str] = {
+    # syntax (rules.expected, rules.parser, rules.lexer)
+    "ends_early": "the rules end too early: expected {expected}",
+    "line_ends_early": "the line ends too early: expected {expected}",
+    "unexpected": 'expected {expected}, but found "{found}"',
+    "unexpected_guess": 'expected {expected}, but found "{found}" (did you mean "{guess}"?)',
+    "unexpected_number": (
+        'expected {expected}, but found "{found}"; write amounts with a decimal point, e.g. 2.50'
+    ),
+    "unexpected_number_guess": (
+        'expected {expected}, but found "{found}" (did you mean "{guess}"?); write amounts with a '
+        "decimal point, e.g. 2.50"
+    ),
+    "not_a_word": '"{found}" is not a word of the rules language',
+    "not_a_word_guess": '"{found}" is not a word of the rules language (did you mean "{guess}"?)',
+    "indented_without_block": (
+        "this line is indented, but the line above does not start a block (a block header "
+        'ends with ":")'
+    ),
+    "indentation_unmatched": (
+        "this line's indentation matches no line above it; indent the lines of a block by the "
+        "same amount"
+    ),
+    "whole_days": "expected a whole number of days, not {number}",
+    "whole_level": "expected a whole level number, not {number}",
+    "level_twice": "this reminder already has a level; give each option once",
+    "fee_twice": "this reminder already has a fee; give each option once",
+    "channels_twice": "this reminder already has its channels; give each option once",
+    "actions_without_trigger": 'expected "after N days" to say when these actions happen',
+    "bad_date": "{date} is not a valid date (YYYY-MM-DD)",
+    "invalid_syntax": "this is not valid rules syntax",
+    "parser_failure": "{detail}",  # Lark's own words, when nothing better is known
     # settings
     "setting_twice": "this setting is already given on line {line}",
     "too_many_days": "expected at most {max_days} days here",
@@ -90,6 +123,44 @@ MESSAGES: dict[str, str] = {
 }
 
 
+# What the parser expected, in words (a syntax message's `{expected}` lists these keys, or
+# keywords in quotes).
+EXPECTED: dict[str, str] = {
+    "action": "an action such as remind, cancel, mark overdue or notify accounting",
+    "method": "a payment method (vorkasse, rechnung, nachnahme or any)",
+    "setting": 'a setting such as "at least 7 days between reminders"',
+    "condition": "a condition such as amount over 100 or country in DE",
+    "after": '"after N days"',
+    "code": "a two-letter code such as DE or fr",
+    "recipient": "a recipient: accounting, team or a quoted email address",
+    "text": 'a quoted text such as "wholesale"',
+    "date": "a date such as 2026-01-01",
+    "customer_type": "b2b or b2c",
+    "channels": '"by email", "by letter" or "by email and letter"',
+    "day_kind": '"days" or "business days"',
+    "currency": "a currency (EUR or CHF)",
+    "missed_steps": '"escalate in order" or "skip to the latest"',
+    "line_end": "the end of the line",
+    "indented_steps": "indented lines with the block's steps",
+    "days": "a number of days",
+    "level": "a level number",
+    "amount": "an amount such as 2.50",
+    "rate": 'a rate such as 5 % or the word "statutory"',
+    "number": "a number",
+    "something_else": "something else",  # when the parser names nothing
+}
+
+
+def expected_text(words) -> str:
+    """`a, b or c`: the EXPECTED words in English, keywords in quotes as they are."""
+    words = [EXPECTED.get(word, word) for word in words] or [EXPECTED["something_else"]]
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
 def message(code: str, **params) -> str:
     """The English text of a code with its values."""
+    if "expected" in params:
+        params = params | {"expected": expected_text(params["expected"])}
     return MESSAGES[code].format(**params)

@@ -22,7 +22,7 @@ from lark.exceptions import LarkError, UnexpectedInput, UnexpectedToken
 
 from rules import ast
 from rules.ast import Span
-from rules.diagnostics import Diagnostic, RulesError, error
+from rules.diagnostics import Diagnostic, RulesError, coded_error
 from rules.expected import describe_unexpected
 from rules.lexer import LAYOUT, LarkLexer, Leaf, Lexer, Source
 
@@ -96,7 +96,8 @@ def parse_with(parser: Lark, lexer: Lexer, text: str) -> ast.Ruleset:
     except UnexpectedInput as exc:
         raise RulesError([_described(exc, source, parser)], text) from None
     except LarkError as exc:  # pragma: no cover - defensive: any other Lark failure
-        raise RulesError([Diagnostic("error", str(exc), 1, 1, 1, 2)], text) from None
+        failure = Diagnostic.coded("error", "parser_failure", Span(1, 1, 1, 2), detail=str(exc))
+        raise RulesError([failure], text) from None
     return ast.Ruleset(
         settings=tree.settings,
         blocks=tree.blocks,
@@ -110,7 +111,7 @@ def _described(exc: UnexpectedInput, source: str, parser: Lark) -> Diagnostic:
         return describe_unexpected(exc, source, parser)
     except Exception:  # pragma: no cover - never let the message maker hide the error itself
         line, column = getattr(exc, "line", 1) or 1, getattr(exc, "column", 1) or 1
-        return Diagnostic("error", "this is not valid rules syntax", line, column, line, column + 1)
+        return Diagnostic.coded("error", "invalid_syntax", Span(line, column, line, column + 1))
 
 
 _COMMENT = re.compile(r'"[^"\n]*"|#[^\n]*')
@@ -223,18 +224,18 @@ def _token_span(token: Leaf) -> Span:
     return Span(token.line, token.column, token.end_line, token.end_column)
 
 
-def _whole(token: Leaf, what: str) -> int:
+def _whole(token: Leaf, code: str) -> int:
+    """A whole number; else the error `code` (whole_days, whole_level)."""
     if "." in token:
-        raise error(f"expected {what}, not {token}", _token_span(token))
+        raise coded_error(code, _token_span(token), number=str(token))
     return int(token)
 
 
-def _once(given, children: list, start: int, end: int, what: str) -> None:
+def _once(given, children: list, start: int, end: int, code: str) -> None:
     """A reminder's option may be written once (a second one would silently win): the error
-    marks the second one, `children[start:end]`."""
+    `code` (level_twice, fee_twice, channels_twice) marks the second one, `children[start:end]`."""
     if given is not None:
-        message = f"this reminder already has {what}; give each option once"
-        raise error(message, _span_of(children[start:end]))
+        raise coded_error(code, _span_of(children[start:end]))
 
 
 def _values(children: list) -> list:
@@ -296,7 +297,7 @@ class _Builders(Transformer):
         """`after N`, `after N days` or `after N business days`; without a unit, the block sets
         the unit of the trigger before (`_inherit_units`)."""
         number = children[1]
-        days = int(number) if "." not in number else _whole(number, "a whole number of days")
+        days = int(number) if "." not in number else _whole(number, "whole_days")
         business = children[2].type == "BUSINESS" if len(children) > 2 else None
         return _Trigger(days, business, span=_leaves_span(children))
 
@@ -328,9 +329,7 @@ class _Builders(Transformer):
                 pending.append(item)
         if pending:
             if not steps:
-                raise error(
-                    'expected "after N days" to say when these actions happen', pending[0].span
-                )
+                raise coded_error("actions_without_trigger", pending[0].span)
             last = steps[-1]
             steps[-1] = ast.Step(
                 last.trigger,
@@ -375,12 +374,11 @@ class _Builders(Transformer):
         try:
             return ast.ApplyFrom(date.fromisoformat(token), span=_leaves_span(children))
         except ValueError:
-            message = f"{token} is not a valid date (YYYY-MM-DD)"
-            raise error(message, _token_span(token)) from None
+            raise coded_error("bad_date", _token_span(token), date=str(token)) from None
 
     def _days(self, kind, children: list) -> ast.Setting:
         (token,) = _values(children)
-        return kind(_whole(token, "a whole number of days"), span=_leaves_span(children))
+        return kind(_whole(token, "whole_days"), span=_leaves_span(children))
 
     def missed_steps(self, children: list) -> ast.Setting:
         """`on missed steps: escalate in order` or `on missed steps: skip to the latest`."""
@@ -408,18 +406,18 @@ class _Builders(Transformer):
             kind = children[at].type
             if kind == "LEVEL":  # level N
                 at += 2
-                _once(level, children, start, at, "a level")
-                level = _whole(children[at - 1], "a whole level number")
+                _once(level, children, start, at, "level_twice")
+                level = _whole(children[at - 1], "whole_level")
             elif kind == "WITH":  # with fee N [EUR|CHF]
                 at += 3
                 fee_given, fee = fee, Decimal(children[at - 1])
                 if at < end and children[at].type in ("EUR", "CHF"):
                     currency = children[at].type
                     at += 1
-                _once(fee_given, children, start, at, "a fee")
+                _once(fee_given, children, start, at, "fee_twice")
             else:  # CHANNELS: by email, by letter, by email and letter
                 at += 1
-                _once(channels, children, start, at, "its channels")
+                _once(channels, children, start, at, "channels_twice")
                 words = re.findall(r"e-?mail|letter", children[start].lower())
                 channels = tuple(dict.fromkeys("email" if w != "letter" else w for w in words))
         return _Remind(level, channels or (), fee, currency, span=_leaves_span(children))

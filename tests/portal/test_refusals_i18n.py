@@ -1,6 +1,7 @@
 """The ledger's and the rules checker's English, shown in German: every refusal code, every
-reason the bank matcher can store and every checker message has a German text, with the same
-values; and the pages show them translated."""
+reason the bank matcher can store, every checker message and syntax error (and every word for
+what the parser expected) has a German text, with the same values; and the pages show them
+translated."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from ledger.bank import matching, scoring
 from ledger.models import Status, TransactionState
 from portal import reasons, rules_text
 from rules import evaluator
-from rules.messages import MESSAGES
+from rules.messages import EXPECTED, MESSAGES
 from tests.portal.conftest import PORTAL_RULES, Portal, order_body
 from tests.portal.test_i18n import CATALOG
 from tests.portal.test_portal_bank import SUGGESTED, imported, text, upload
@@ -35,7 +36,7 @@ def _as_msgid(template: str) -> str:
     """The ledger's str.format template as the portal's msgid ({x!r} → '%(x)s')."""
     text = re.sub(r"\{(\w+)!r\}", r"'%(\1)s'", template)
     text = re.sub(r"\{(\w+)(:[^}]*)?\}", r"%(\1)s", text)
-    return text.replace("100 %", "100 %%")
+    return re.sub(r"(\d) %(?![(%])", r"\1 %%", text)  # "100 %", "5 %": a percent sign
 
 
 def _same_values(english: str, translated: str) -> bool:
@@ -50,8 +51,16 @@ def _same_values(english: str, translated: str) -> bool:
         (MESSAGES, rules_text.MESSAGES),
         (notes.TEXTS, reasons.NOTES),
         (evaluator.DEFERRALS, reasons.DEFERRALS),
+        (EXPECTED, rules_text.EXPECTED),
     ],
-    ids=["refusals", "bank-state-reasons", "rules-checker", "ledger-notes", "deferrals"],
+    ids=[
+        "refusals",
+        "bank-state-reasons",
+        "rules-checker",
+        "ledger-notes",
+        "deferrals",
+        "rules-syntax-expected",
+    ],
 )
 def test_every_code_has_the_english_text_and_a_german_one(source, portal_texts, german):
     assert set(portal_texts) == set(source)  # a new code without its text fails here
@@ -165,3 +174,40 @@ def test_the_checkers_findings_read_in_german_and_stay_english_for_the_cli(app):
         "die Schritte müssen aufsteigend folgen: hier sind mehr als 21 Tage nötig"
     )
     assert german["cancel_method"].endswith("dieser Block ist aber für Rechnung")
+
+
+def test_syntax_errors_read_in_german_with_the_keywords_as_they_are(app):
+    import rules
+
+    (typo,) = rules.check_text("vorkasse afte 14 days: remind")
+    (early,) = rules.check_text("vorkasse after 14 days: charge interest")
+    (glued,) = rules.check_text("vorkasse after 14 days: remind with fee 2,50")
+    with app.test_request_context(), force_locale("de"):
+        assert rules_text.message(typo) == (
+            "erwartet wird eine Aktion wie remind, cancel, mark overdue oder notify accounting, "
+            'eine Bedingung wie amount over 100 oder country in DE, "after N days", ":" oder '
+            '"and", gefunden wurde aber „afte“ (meinten Sie „after“?)'
+        )
+        assert rules_text.message(early).startswith(
+            'die Zeile endet zu früh: erwartet wird ein Zinssatz wie 5 % oder das Wort "statutory"'
+        )
+        assert rules_text.message(glued).endswith(
+            "„50“; schreiben Sie Beträge mit Dezimalpunkt, z. B. 2.50"
+        )
+    with app.test_request_context(), force_locale("en"):
+        assert rules_text.message(typo) == typo.message  # English reads like the CLI
+
+
+def test_a_typo_in_the_rules_editor_is_explained_in_german(app, portal):
+    typo = {"text": "vorkasse afte 14 days: remind\n"}
+    english = text(portal.post("/rules/check", typo))
+    assert 'but found "afte" (did you mean "after"?)' in english
+    portal.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de-DE,de;q=0.9"
+    checked = portal.post("/rules/check", typo)
+    assert checked.status_code == 200
+    german = text(checked)
+    assert "erwartet wird eine Aktion wie remind, cancel, mark overdue oder notify accounting" in (
+        german
+    )
+    assert "gefunden wurde aber „afte“ (meinten Sie „after“?)" in german
+    assert "but found" not in german and "did you mean" not in german
