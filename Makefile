@@ -41,7 +41,7 @@ $(CATALOG): translations/de/LC_MESSAGES/messages.po | $(VENV)/.installed
 # After adding or changing portal strings: extract them, merge them into the German catalog,
 # then translate the new entries in messages.po (tests/portal/test_i18n.py finds any left).
 i18n-update: $(VENV)/.installed-dev
-	$(BIN)/pybabel extract -F babel.cfg -k _l --width 100 --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_pgettext:1c,2 --width 100 --no-location --sort-output -o translations/messages.pot .
 	$(BIN)/pybabel update --width 100 --no-fuzzy-matching --ignore-obsolete -i translations/messages.pot -d translations
 
 # Debian's chromium for the browser tests (Playwright drives it; it downloads no browser).

@@ -17,7 +17,7 @@ from decimal import Decimal
 from enum import Enum
 
 from babel.lists import format_list
-from flask_babel import format_date, format_decimal, get_locale
+from flask_babel import format_date, format_decimal, get_locale, lazy_pgettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -65,7 +65,8 @@ REFUSALS = {
     "file_too_big": _l("the file has %(size)s bytes; at most %(limit)s are taken"),
     # TRANSLATORS: the bank file reader's own words (English) on what is wrong with the file;
     # German says first that the file cannot be read.
-    "unreadable": _l("%(detail)s"),
+    # A context apart: the rules editor shows "%(detail)s" with other words around it.
+    "unreadable": lazy_pgettext("bank file", "%(detail)s"),
     "foreign_account": _l(
         "the statement%(at)s is of %(named)s, which is not one of %(merchant)s's bank accounts "
         "(%(own)s)"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from flask_babel import format_decimal
+from flask_babel import format_decimal, lazy_pgettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -54,7 +54,7 @@ MESSAGES = {
     "actions_without_trigger": _l('expected "after N days" to say when these actions happen'),
     "bad_date": _l("%(date)s is not a valid date (YYYY-MM-DD)"),
     "invalid_syntax": _l("this is not valid rules syntax"),
-    "parser_failure": _l("%(detail)s"),
+    "parser_failure": lazy_pgettext("rules syntax", "%(detail)s"),
     "setting_twice": _l("this setting is already given on line %(line)s"),
     "too_many_days": _l("expected at most %(max_days)s days here"),
     "bank_hold_no_account": _l(
