@@ -95,3 +95,20 @@ def test_the_order_pages_in_german(app, merchant_info, seed):
     assert "Mark paid" not in page and "Next step" not in page
     listing = portal.get("/orders").get_data(as_text=True)
     assert ">offen<" in listing or "offen</span>" in listing  # the status, translated
+
+
+def test_state_badges_in_german(app, merchant_info, seed):
+    """Runs, messages and bank transactions show their stored state through the label filter
+    (an outbox message is withdrawn, "zurückgezogen", not cancelled like an order)."""
+    from tests.portal.conftest import PORTAL_RULES, order_body
+    from tests.portal.test_portal_runs_outbox import drain
+
+    seed(merchant_info["id"], [order_body("AK-1")], PORTAL_RULES)
+    portal = Portal(app, merchant_info)
+    portal.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de-DE,de;q=0.9"
+    portal.post("/runs", htmx=False)
+    drain(app)
+    runs = portal.get("/runs").get_data(as_text=True)
+    assert ">fertig</span>" in runs and ">done</span>" not in runs
+    dashboard = portal.get("/dashboard").get_data(as_text=True)
+    assert ">fertig</span>" in dashboard and ">done</span>" not in dashboard
