@@ -35,7 +35,7 @@ SETTING_WORDS = {
 }
 # ledger.permissions.Role, as the team page names them (templates/users/_roles.html).
 ROLE_KEYS = ("role", "old_role", "new_role")
-STORED_WORDS = ("status", "source")  # stored values the label filter names
+STORED_WORDS = ("status", "source", "payment_method")  # stored values the label filter names
 
 
 def _is_setting(action: str | None) -> bool:

@@ -78,6 +78,7 @@ def _editor_context(text: str, **extra) -> dict:
         "base": latest.number if latest else 0,
         "check": listing(text),
         "templates": TEMPLATES,
+        "template_texts": rules_text.TEMPLATE_TEXTS,
         "conflict": None,
         "problem": None,
     }

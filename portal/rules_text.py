@@ -199,3 +199,30 @@ def message(diagnostic: Diagnostic) -> str:
 def translated(diagnostics) -> list[Diagnostic]:
     """The findings with their messages in the user's language (for a template)."""
     return [replace(d, message=message(d)) for d in diagnostics]
+
+
+# rules.templates.TEMPLATES' titles and summaries in the user's language (by key; every
+# template: tests/portal/test_refusals_i18n.py). The rules text itself keeps its keywords.
+TEMPLATE_TEXTS = {
+    "prepayment": (
+        _l("Prepayment: remind, then cancel"),
+        _l(
+            "Unpaid prepayment orders get a reminder after 7 days and are cancelled after 14; "
+            "the stock is released and accounting gets one list a day."
+        ),
+    ),
+    "invoice": (
+        _l("Invoice: three dunning levels with fees"),
+        _l(
+            "A free payment reminder, two dunning letters with fees, statutory interest and the "
+            "hand-over to a collection agency."
+        ),
+    ),
+    "cod": (
+        _l("COD: overdue and notify"),
+        _l(
+            "Cash-on-delivery parcels not paid for after 30 days are marked overdue and the team "
+            "is told."
+        ),
+    ),
+}

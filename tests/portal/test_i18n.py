@@ -112,3 +112,18 @@ def test_state_badges_in_german(app, merchant_info, seed):
     assert ">fertig</span>" in runs and ">done</span>" not in runs
     dashboard = portal.get("/dashboard").get_data(as_text=True)
     assert ">fertig</span>" in dashboard and ">done</span>" not in dashboard
+
+
+def test_payment_methods_and_rules_templates_in_german(app, merchant_info, seed):
+    from tests.portal.conftest import PORTAL_RULES, order_body
+
+    seed(merchant_info["id"], [order_body("AK-1", method="invoice")], PORTAL_RULES)
+    portal = Portal(app, merchant_info)
+    portal.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de-DE,de;q=0.9"
+    listing = portal.get("/orders").get_data(as_text=True)
+    assert "<td>Rechnung</td>" in listing and ">Vorkasse</option>" in listing
+    assert "<td>invoice</td>" not in listing
+    assert "<dd>Rechnung</dd>" in portal.get("/orders/AK-1").get_data(as_text=True)
+    rules = portal.get("/rules").get_data(as_text=True)
+    assert "Vorkasse: erinnern, dann stornieren" in rules
+    assert "Prepayment: remind, then cancel" not in rules

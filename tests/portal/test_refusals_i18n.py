@@ -224,3 +224,14 @@ def test_a_typo_in_the_rules_editor_is_explained_in_german(app, portal):
     )
     assert "gefunden wurde aber „afte“ (meinten Sie „after“?)" in german
     assert "but found" not in german and "did you mean" not in german
+
+
+def test_every_rules_template_has_its_title_and_summary_in_german(german):
+    from portal.rules_text import TEMPLATE_TEXTS
+    from rules.templates import TEMPLATES
+
+    assert set(TEMPLATE_TEXTS) == {t.key for t in TEMPLATES}
+    for t in TEMPLATES:
+        title, summary = TEMPLATE_TEXTS[t.key]
+        assert (title._args[0], summary._args[0]) == (t.title, t.summary)  # the same English
+        assert german.get(t.title) and german.get(t.summary), t.key
