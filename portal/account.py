@@ -9,11 +9,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from ledger import accounts, team, two_factor
+from ledger import accounts, team, throttle, two_factor
 from ledger.db import db
 from portal import GENERATION_KEY
 from portal.access import is_public
-from portal.auth import require_login
+from portal.auth import lockout_message, require_login
 from portal.password import new_password, password_error
 from portal.ui import render_page
 
@@ -56,6 +56,28 @@ def _page(errors: dict | None = None, status: int = 200):
     )
 
 
+def _locked_out(user, field: str):
+    """A password checked for someone logged in counts against the login lock like a login's
+    (a stolen session must not be a way to guess the password): the refusal while locked, else
+    None, with the attempt counted (`_checked` settles it)."""
+    lock = throttle.begin_attempt(user.email, request.remote_addr)
+    db.session.commit()
+    if lock is None:
+        return None
+    throttle.refused(lock, user.email, request.remote_addr)
+    db.session.commit()
+    return _page({field: lockout_message(lock)}, 429)
+
+
+def _checked(user, right: bool) -> None:
+    """After the password check: a wrong one may lock the account, a right one is forgotten."""
+    if right:
+        throttle.record_success(user.email, request.remote_addr)
+    else:
+        throttle.record_failure(user.email, request.remote_addr)
+    db.session.commit()
+
+
 @bp.get("/account")
 def page():
     return _page()
@@ -67,14 +89,19 @@ def change_password():
     password, error = new_password(request.form)
     if error:
         return _page({"password": error}, 422)
+    if locked := _locked_out(user, "current_password"):
+        return locked
     try:
         team.change_password(user, request.form.get("current_password", ""), password)
     except accounts.PasswordRefused as exc:
         db.session.rollback()
+        _checked(user, True)  # the current password was right (it is checked first)
         return _page({"password": password_error(exc)}, 422)
     except accounts.AccountError:
         db.session.rollback()
+        _checked(user, False)
         return _page({"current_password": _("The current password is wrong.")}, 422)
+    throttle.record_success(user.email, request.remote_addr)
     db.session.commit()
     session[GENERATION_KEY] = user.session_generation  # this session goes on, the others end
     flash(_("Your password is changed. Your other logins have ended."), "info")
@@ -132,15 +159,19 @@ def confirm_two_factor():
 @bp.post("/account/two-factor/disable")
 def disable_two_factor():
     user = _user()
+    if locked := _locked_out(user, "disable_password"):
+        return locked
     try:
         two_factor.disable(user, request.form.get("password", ""), request.form.get("code", ""))
     except two_factor.TwoFactorError as exc:
         db.session.rollback()
+        _checked(user, exc.reason not in ("password", "code"))
         errors = {
             "password": {"disable_password": _("The password is wrong.")},
             "code": {"disable_code": _("Wrong code. Please enter the code your app shows now.")},
         }.get(exc.reason, {})
         return _page(errors, 422 if errors else 409)
+    throttle.record_success(user.email, request.remote_addr)
     db.session.commit()
     flash(_("Two-factor login is off."), "info")
     if two_factor.must_enrol(user):

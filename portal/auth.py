@@ -69,7 +69,7 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def _lockout_message(lock: throttle.Lock) -> str:
+def lockout_message(lock: throttle.Lock) -> str:
     minutes = max(ceil((lock.until - utcnow()).total_seconds() / 60), 1)
     return ngettext(
         "Too many failed logins. Logging in is blocked until %(time)s (in %(num)d minute); "
@@ -82,7 +82,7 @@ def _lockout_message(lock: throttle.Lock) -> str:
 
 
 def _locked(lock: throttle.Lock, email: str, next_url: str | None, template="auth/login.html"):
-    text = _lockout_message(lock)
+    text = lockout_message(lock)
     page = render_template(template, error=text, email=email, next=next_url)
     seconds = max(ceil((lock.until - utcnow()).total_seconds()), 1)
     return page, 429, {"Retry-After": str(seconds)}

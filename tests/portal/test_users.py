@@ -408,3 +408,18 @@ def test_user_create_applies_the_policy(app, merchant_info):
     assert result.exit_code != 0 and "email" in result.output
     result = runner.invoke(args=[*args, "--password-stdin"], input=f"{PASSWORD}\n")
     assert result.exit_code == 0, result.output
+
+
+def test_password_guesses_from_a_logged_in_session_count_against_the_login_lock(
+    app, portal, merchant_info
+):
+    """A stolen session must not be a way to guess the password: the account page's checks
+    count like logins, and five wrong ones lock the account (the login too)."""
+    guess = {"password": NEW_PASSWORD, "password_again": NEW_PASSWORD}
+    for _ in range(5):
+        wrong = portal.post("/account/password", {"current_password": "not it"} | guess)
+        assert wrong.status_code == 422
+    locked = portal.post("/account/password", {"current_password": PASSWORD} | guess)
+    assert locked.status_code == 429 and "Too many failed logins" in locked.get_data(True)
+    elsewhere = app.test_client()
+    assert login(elsewhere, merchant_info["email"], PASSWORD).status_code == 429
