@@ -41,7 +41,7 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.book import open_book  # noqa: E402
+from bench.book import finish_build, open_book  # noqa: E402
 from bench.camt_file import Booking, camt053  # noqa: E402
 
 IBAN = "DE02120300000000202051"
@@ -105,7 +105,7 @@ def order_amount(i: int) -> Decimal:
 def build(merchant_id: int, count: int) -> None:
     """N open orders with their charge entries and index keys, in bulk (fresh tables: the
     order ids are 1..N)."""
-    from sqlalchemy import insert, text
+    from sqlalchemy import insert
 
     from ledger.bank import index, references
     from ledger.db import db
@@ -171,17 +171,7 @@ def build(merchant_id: int, count: int) -> None:
         if (start // CHUNK) % 10 == 9:
             done = start + CHUNK
             print(f"  built {done:,} orders ({time.perf_counter() - started:.0f} s)", flush=True)
-    if db.engine.dialect.name == "postgresql":
-        conn.execute(
-            text("SELECT setval(pg_get_serial_sequence('orders', 'id'), :n)"), {"n": count}
-        )
-    db.session.commit()
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as auto:
-            auto.execute(text("VACUUM ANALYZE"))
-    else:
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
+    finish_build(conn, count)
 
 
 def reset(merchant_id: int) -> None:

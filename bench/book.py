@@ -107,3 +107,23 @@ def open_book(
             db.engine.dispose()
             shutil.copyfile(folder / "bench.db", built)
         return app, merchant_id, engine
+
+
+def finish_build(conn, count: int) -> None:
+    """After a bulk build of `count` orders: PostgreSQL's id sequence past them, committed,
+    and the planner's statistics fresh (VACUUM ANALYZE / ANALYZE)."""
+    from sqlalchemy import text
+
+    from ledger.db import db
+
+    if db.engine.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT setval(pg_get_serial_sequence('orders', 'id'), :n)"), {"n": count}
+        )
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as auto:
+            auto.execute(text("VACUUM ANALYZE"))
+    else:
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()

@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.book import open_book  # noqa: E402
+from bench.book import finish_build, open_book  # noqa: E402
 
 TODAY = date(2026, 11, 30)
 BUILD_VERSION = 2  # raise when the generated book changes: a kept one is rebuilt
@@ -102,7 +102,7 @@ def _order_row(i: int, merchant_id: int, now: datetime) -> dict:
 
 def build(merchant_id: int, count: int) -> None:
     """The book, in bulk (fresh tables: order ids are 1..N)."""
-    from sqlalchemy import insert, text
+    from sqlalchemy import insert
 
     from ledger.db import db
     from ledger.models import (
@@ -179,17 +179,7 @@ def build(merchant_id: int, count: int) -> None:
           "messages_queued": 100, "messages_sent": 100, "dry_run": False, "created_at": now,
           "finished_at": now} for n in range(60)],
     )  # fmt: skip
-    if db.engine.dialect.name == "postgresql":
-        conn.execute(
-            text("SELECT setval(pg_get_serial_sequence('orders', 'id'), :n)"), {"n": count}
-        )
-    db.session.commit()
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as auto:
-            auto.execute(text("VACUUM ANALYZE"))
-    else:
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
+    finish_build(conn, count)
 
 
 def _event(merchant_id: int, i: int, level: int, day: date, now: datetime) -> dict:

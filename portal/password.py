@@ -75,28 +75,35 @@ def _log_in(user) -> None:
     session[GENERATION_KEY] = user.session_generation
 
 
+def _set_password(apply) -> str | None:
+    """A POSTed new password (twice, by the policy) handed to `apply` and committed: the error
+    to show under the field, or None (also for a GET, which sets nothing)."""
+    if request.method != "POST":
+        return None
+    password, error = new_password(request.form)
+    if error is not None:
+        return error
+    try:
+        apply(password)
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        return password_error(exc)
+    db.session.commit()
+    return None
+
+
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 def invite(token: str):
     row, state = team.find_token(token, team.INVITE)
     if state != "ok":
         return _gone(state)
     user = row.user
-    error, status = None, 200
-    if request.method == "POST":
-        password, error = new_password(request.form)
-        if error is None:
-            try:
-                team.accept_invitation(row, password)
-            except accounts.AccountError as exc:
-                db.session.rollback()
-                error = password_error(exc)
-            else:
-                db.session.commit()
-                _log_in(user)
-                return redirect(url_for("dashboard.page"))
-        status = 422
+    error = _set_password(lambda password: team.accept_invitation(row, password))
+    if request.method == "POST" and error is None:
+        _log_in(user)
+        return redirect(url_for("dashboard.page"))
     page = render_template("auth/invite.html", user=user, token=token, error=error)
-    return page, status
+    return page, 422 if error else 200
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
@@ -125,20 +132,11 @@ def reset(token: str):
     row, state = team.find_token(token, team.RESET)
     if state != "ok":
         return _gone(state)
-    error, status = None, 200
-    if request.method == "POST":
-        password, error = new_password(request.form)
-        if error is None:
-            try:
-                team.reset_password(row, password)
-            except accounts.AccountError as exc:
-                db.session.rollback()
-                error = password_error(exc)
-            else:
-                db.session.commit()
-                logout_user()
-                session.pop(GENERATION_KEY, None)
-                flash(_("Your new password is set. Please log in with it."), "info")
-                return redirect(url_for("auth.login"))
-        status = 422
-    return render_template("auth/reset.html", user=row.user, token=token, error=error), status
+    error = _set_password(lambda password: team.reset_password(row, password))
+    if request.method == "POST" and error is None:
+        logout_user()
+        session.pop(GENERATION_KEY, None)
+        flash(_("Your new password is set. Please log in with it."), "info")
+        return redirect(url_for("auth.login"))
+    page = render_template("auth/reset.html", user=row.user, token=token, error=error)
+    return page, 422 if error else 200
