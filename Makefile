@@ -9,7 +9,7 @@ NPM_DEPS := node_modules/.installed
 CATALOG := translations/de/LC_MESSAGES/messages.mo
 APT_GET := $(shell command -v apt-get 2>/dev/null)
 
-.PHONY: run test test-servers lint format bench clean i18n-update
+.PHONY: run test test-servers lint format bench clean i18n-update apt
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -49,12 +49,29 @@ i18n-update: $(VENV)/.installed-dev
 	@[ -n "$(APT_GET)" ] || { echo "please install chromium at /usr/bin/chromium"; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-run: $(VENV)/.installed $(HTMX) $(CATALOG)
+# What WeasyPrint renders the letters with (pango, harfbuzz, fonts), for `make run` too.
+PDF_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-dejavu-extra
+# What the tests read documents back with: pdftotext/pdftoppm (poppler), zbarimg (QR codes).
+TEST_PACKAGES := poppler-utils zbar-tools
+$(VENV)/.system-pdf: | $(BIN)/activate
+	@$(MAKE) --no-print-directory apt PACKAGES="$(PDF_PACKAGES)"
+	touch $@
+$(VENV)/.system-test: | $(BIN)/activate
+	@$(MAKE) --no-print-directory apt PACKAGES="$(PDF_PACKAGES) $(TEST_PACKAGES)"
+	touch $@
+apt:
+	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  [ -n "$(APT_GET)" ] || { echo "please install: $$missing"; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+run: $(VENV)/.installed $(VENV)/.system-pdf $(HTMX) $(CATALOG)
 	$(MW) db upgrade
 	$(MW) demo
 	$(MW) serve
 
-test: $(VENV)/.installed-dev $(HTMX) $(NPM_DEPS) $(CATALOG) /usr/bin/chromium
+test: $(VENV)/.installed-dev $(VENV)/.system-test $(HTMX) $(NPM_DEPS) $(CATALOG) /usr/bin/chromium
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev

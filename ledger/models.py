@@ -158,6 +158,10 @@ class Merchant(db.Model):
     owners_need_totp: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=sql_text("false")
     )
+    # Customer reminder emails carry the reminder letter's PDF as an attachment.
+    attach_reminder_pdf: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sql_text("false")
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     @property
@@ -266,6 +270,7 @@ class Order(db.Model):
     ordered_on: Mapped[date] = mapped_column(Date)
     due_on: Mapped[date] = mapped_column(Date)
     invoice_number: Mapped[str | None] = mapped_column(String(64))
+    customer_number: Mapped[str | None] = mapped_column(String(64))  # the shop's, for letters
     # References a customer may pay with (the RF creditor reference or the Swiss QR reference
     # printed on every payment request), other names and references a user stored for it.
     payment_reference: Mapped[str | None] = mapped_column(String(27))
@@ -522,6 +527,7 @@ class OutboxMessage(db.Model):
     recipient: Mapped[str] = mapped_column(String(500))
     subject: Mapped[str | None] = mapped_column(String(300))
     body: Mapped[str | None] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)  # an email's HTML part, from the same template
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -713,3 +719,80 @@ class DashboardFigures(db.Model):
     figures: Mapped[dict] = mapped_column(JSON, default=dict)  # ledger.dashboard.Figures
     # "Recompute now" was asked for at this time; the page waits while it is newer.
     requested_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class LetterState(StrEnum):
+    CREATED = "created"  # rendered, waiting for the next print run
+    IN_PRINT_RUN = "in_print_run"
+    PRINTED = "printed"
+    POSTED = "posted"
+    CANCELLED = "cancelled"
+
+
+class Letter(db.Model):
+    """A letter to a customer, rendered to PDF by the letter channel (ledger/documents): one per
+    outbox message of kind `letter` (unique), so a redelivered message never makes a second."""
+
+    __tablename__ = "letters"
+    __table_args__ = (Index("ix_letters_merchant_state", "merchant_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # reminder, payment_info, cancellation, invoice
+    level: Mapped[int | None] = mapped_column(Integer)  # a reminder's dunning level
+    locale: Mapped[str] = mapped_column(String(5))  # de, de-AT, de-CH, en, fr, it
+    recipient: Mapped[str] = mapped_column(Text)  # the address lines in the window
+    pages: Mapped[int] = mapped_column(Integer)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)  # None once erased or purged
+    state: Mapped[str] = mapped_column(String(15), default=LetterState.CREATED)
+    print_run_id: Mapped[int | None] = mapped_column(ForeignKey("print_runs.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    printed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    posted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String(254))
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+
+    order: Mapped[Order | None] = relationship()
+
+
+class PrintRunState(StrEnum):
+    OPEN = "open"  # its PDF can be downloaded and printed
+    PRINTED = "printed"
+    POSTED = "posted"
+
+
+class PrintRun(db.Model):
+    """One day's letters of a merchant, printed as one merged PDF in the order of its CSV
+    manifest (ledger/documents/print_runs.py)."""
+
+    __tablename__ = "print_runs"
+    __table_args__ = (Index("ix_print_runs_merchant_day", "merchant_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    day: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(10), default=PrintRunState.OPEN)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(254))
+    printed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    posted_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Invoice(db.Model):
+    """The shop's invoice PDF of an order (POST /api/v1/orders/<number>/invoice); a new upload
+    replaces it. Sent by letter it comes first, followed by the payment slip."""
+
+    __tablename__ = "invoices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    pages: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -45,6 +45,7 @@ class OrderInput:
     due_on: date | None
     invoice_number: str | None
     tags: tuple[str, ...]
+    customer_number: str | None = None
     discount_amount: Decimal | None = None
     discount_until: date | None = None
 
@@ -83,6 +84,7 @@ def parse_order(data) -> OrderInput:
         due_on=body.due_on,
         invoice_number=body.invoice_number,
         tags=tuple(body.tags),
+        customer_number=customer.number,
         discount_amount=body.discount.amount if body.discount else None,
         discount_until=body.discount.until if body.discount else None,
     )
@@ -172,6 +174,7 @@ DETAIL_FIELDS = (
     "payment_method",
     "ordered_on",
     "invoice_number",
+    "customer_number",
     "discount_amount",
     "discount_until",
 )

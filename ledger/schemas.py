@@ -329,6 +329,9 @@ class CustomerIn(BaseModel):
         Text(ADDRESS_MAX, "The postal address for letters, lines separated by LF.", lines=True)
         | None
     ) = None
+    number: Text(INVOICE_NUMBER_MAX, "The shop's customer number, printed on letters.") | None = (
+        None
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -505,6 +508,7 @@ class CustomerOut(BaseModel):
     region: str | None
     language: str
     type: str
+    number: str | None = None
 
 
 class OrderOut(BaseModel):

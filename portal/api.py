@@ -104,6 +104,7 @@ def order_json(order: Order) -> dict:
             "region": order.region,
             "language": order.language,
             "type": order.customer_type,
+            "number": order.customer_number,
         },
         "amount": str(order.amount),
         "currency": order.currency,
