@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from ledger import accounts, dunning, orders, rulesets
+from ledger.bank import accounts as bank_accounts
 from ledger.clock import today_for
 from ledger.db import db
 from ledger.models import Status
@@ -71,6 +72,14 @@ CUSTOMERS = {
     "CH-it": ("it", ["Giulia Bernasconi", "Marco Rossi", "Chiara Lombardi"]),
     "INT": ("en", ["Emily Clarke", "James Walker", "Olivia Bennett"]),
 }
+# Streets and towns where letters to the demo's customers go (each country's own postcodes).
+ADDRESSES = {
+    "DE": [("Musterstraße", "80331 München"), ("Lindenallee", "10115 Berlin")],
+    "AT": [("Hauptstraße", "1010 Wien"), ("Getreidegasse", "5020 Salzburg")],
+    "CH": [("Bahnhofstrasse", "8001 Zürich"), ("Marktgasse", "3011 Bern")],
+    "CH-fr": [("Rue du Rhône", "1204 Genève")],
+    "CH-it": [("Via Nassa", "6900 Lugano")],
+}
 REGIONS = {
     "DE": ["BY", "BW", "NW", "BE", "HH"],
     "AT": ["9", "6", "5"],
@@ -89,6 +98,7 @@ def _customer(rng: random.Random) -> dict:
     else:
         region = rng.choice(REGIONS[country])
     name = rng.choice(names)
+    street, town = rng.choice(ADDRESSES[group if group.startswith("CH") else country])
     b2b = rng.random() < 0.2
     if b2b:
         name = f"{name.split()[-1]} {rng.choice(['GmbH', 'AG', 'KG', 'e.K.'])}"
@@ -101,7 +111,8 @@ def _customer(rng: random.Random) -> dict:
         "region": region,
         "language": language,
         "type": "b2b" if b2b else "b2c",
-        "address": f"Musterstraße {rng.randint(1, 120)}\n{rng.randint(1000, 99999)} Musterstadt",
+        "address": f"{street} {rng.randint(1, 120)}\n{town}",
+        "number": f"K-{rng.randint(10000, 99999)}",
     }
 
 
@@ -159,6 +170,15 @@ def load(count: int = 300, seed: int = 20261123, after_run=None) -> bool:
         vat_id="DE136695976",
         managing_directors="Anna Berger",
         payment_days=14,
+    )
+    # Swiss customers pay CHF to a Swiss account: with a QR-IBAN, their QR-bills carry a QR
+    # reference (ledger/bank/references.py).
+    bank_accounts.add_account(
+        merchant,
+        "CH9300762011623852957",
+        holder="Alpenkiste GmbH",
+        currency="CHF",
+        qr_iban="CH4431999123000889012",
     )
     # The demo's login is published (README), so the password policy does not apply to it.
     user = accounts.create_user(DEMO_EMAIL, merchant, DEMO_PASSWORD, policy=False)
