@@ -176,10 +176,12 @@ def make_merchant(app):
         with app.app_context():
             fields.setdefault("iban", "DE02120300000000202051")
             fields.setdefault("bank_account_holder", name)
+            slug = name.split()[0].lower()
+            # Mails go out only from a merchant's own sender address (worker/channels/email.py).
+            fields.setdefault("sender_email", f"shop@{slug}.example")
             merchant = accounts.create_merchant(
                 name, fields.pop("accounting_email", "buchhaltung@example.com"), **fields
             )
-            slug = name.split()[0].lower()
             user = accounts.create_user(f"owner@{slug}.example", merchant, password)
             token = accounts.create_token(merchant)
             db.session.commit()
