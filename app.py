@@ -53,7 +53,9 @@ def _config(app: Flask) -> None:
         MAIL_PASSWORD=env.get("MAIL_PASSWORD"),
         # Always really send: by default to the local sink, which is a real SMTP server.
         MAIL_SUPPRESS_SEND=False,
-        MAIL_DEFAULT_SENDER=env.get("MAIL_DEFAULT_SENDER", "Mahnwerk <mahnwerk@localhost>"),
+        # Only for mails to a merchant's team when the merchant has no sender address; customer
+        # mails go out from the merchant's own sender or not at all (worker/channels/email.py).
+        MAIL_DEFAULT_SENDER=env.get("MAIL_DEFAULT_SENDER"),
         MAILSINK_DIR=str(instance / "mail"),
         LETTER_DIR=str(instance / "letters"),
         # Statement files dropped into BANK_INBOX_DIR/<merchant>/ are imported by the worker.
