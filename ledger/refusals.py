@@ -69,6 +69,14 @@ TEXTS: dict[str, str] = {
     "foreign_currency": (
         "the statement{at} is in {currencies}, but the account {iban} is in {currency}"
     ),
+    # ledger.documents: letters, print runs, the shop's invoice
+    "letter_state": "the letter is {state}",
+    "print_run_state": "the print run is {state}",
+    "no_postal_address": "the order has no postal address",
+    "no_invoice": "the order has no invoice",
+    "not_a_pdf": "the file is not a PDF",
+    "pdf_encrypted": "the PDF is encrypted",
+    "pdf_empty": "the PDF has no pages",
 }
 
 

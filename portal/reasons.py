@@ -74,6 +74,13 @@ REFUSALS = {
     "foreign_currency": _l(
         "the statement%(at)s is in %(currencies)s, but the account %(iban)s is in %(currency)s"
     ),
+    "letter_state": _l("the letter is %(state)s"),
+    "print_run_state": _l("the print run is %(state)s"),
+    "no_postal_address": _l("the order has no postal address"),
+    "no_invoice": _l("the order has no invoice"),
+    "not_a_pdf": _l("the file is not a PDF"),
+    "pdf_encrypted": _l("the PDF is encrypted"),
+    "pdf_empty": _l("the PDF has no pages"),
 }
 
 # The scorer's reasons for a suggestion (ledger.bank.scoring.REASONS).

@@ -143,6 +143,14 @@ LABELS = {
     "letter": _l("letter"),
     "reminder": _l("reminder"),
     "accounting_digest": _l("accounting digest"),
+    # letters (ledger.models.LetterState, its kinds) and print runs (PrintRunState)
+    "payment_info": _l("payment information"),
+    "cancellation": _l("cancellation"),
+    "created": _l("created"),
+    "in_print_run": _l("in print run"),
+    "printed": _l("printed"),
+    "posted": _l("posted"),
+    "open": _l("open"),
     # dunning actions (ledger.steps.HANDLERS), skipped steps, fees in the forecast
     "remind": _l("remind"),
     "cancel": _l("cancel"),
@@ -215,6 +223,12 @@ LABELS = {
     "user.totp_enabled": _l("user.two-factor on"),
     "user.totp_disabled": _l("user.two-factor off"),
     "settings.owners_need_totp": _l("settings.owners need two-factor"),
+    "letter.cancelled": _l("letter.cancelled"),
+    "letter.requested": _l("letter.requested"),
+    "print_run.started": _l("print run.started"),
+    "print_run.printed": _l("print run.printed"),
+    "print_run.posted": _l("print run.posted"),
+    "invoice.stored": _l("invoice.stored"),
     "invitation": _l("invitation"),
     "password_reset": _l("password reset"),
     # audit details: their keys (and an order's fields that changed)
@@ -254,6 +268,12 @@ LABELS = {
     "source": _l("source"),
     "status": _l("status"),
     "transaction": _l("transaction"),
+    "letters": _l("letters"),
+    "run": _l("print run"),
+    "kind": _l("kind"),
+    "filename": _l("file"),
+    "pages": _l("pages"),
+    "size": _l("size"),
     "version": _l("version"),
 }
 
