@@ -273,6 +273,7 @@ LABELS = {
     "kind": _l("kind"),
     "filename": _l("file"),
     "pages": _l("pages"),
+    "replaced": _l("replaced"),
     "size": _l("size"),
     "version": _l("version"),
 }

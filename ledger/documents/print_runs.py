@@ -24,9 +24,8 @@ from sqlalchemy import select, update
 from ledger import audit, lifecycle, outbox
 from ledger.clock import today_for
 from ledger.db import db
-from ledger.documents import letters
+from ledger.documents import invoices, letters
 from ledger.models import (
-    Invoice,
     Letter,
     LetterState,
     Merchant,
@@ -38,7 +37,7 @@ from ledger.models import (
 )
 
 # The outbox purposes a letter is made for (the letter's kind).
-KINDS = ("reminder", "payment_info", "cancellation", "invoice")
+KINDS = letters.KINDS
 # Letters a person may ask for from the order page (request_letter).
 ON_REQUEST = ("payment_info", "invoice")
 
@@ -97,7 +96,7 @@ def create_letter(message: OutboxMessage, merchant: Merchant) -> Letter:
     event = message.event
     level = payload.get("level") or (event.level if event else None)
     fee = event.fee if event else None
-    invoice = _invoice_of(order) if kind == "invoice" else None
+    invoice = invoices.invoice_of(order) if kind == "invoice" else None
     rendered = letters.render(
         order,
         merchant,
@@ -107,9 +106,6 @@ def create_letter(message: OutboxMessage, merchant: Merchant) -> Letter:
         today=today_for(merchant),
         invoice_pdf=invoice.pdf if invoice else None,
     )
-    recipient = rendered.recipient
-    if not isinstance(recipient, str):
-        recipient = "\n".join(recipient)
     letter = Letter(
         merchant_id=merchant.id,
         order_id=order.id,
@@ -117,7 +113,7 @@ def create_letter(message: OutboxMessage, merchant: Merchant) -> Letter:
         kind=kind,
         level=level if kind == "reminder" else None,
         locale=rendered.locale,
-        recipient=recipient,
+        recipient=rendered.recipient,
         pages=rendered.pages,
         pdf=rendered.pdf,
         state=LetterState.CREATED,
@@ -125,10 +121,6 @@ def create_letter(message: OutboxMessage, merchant: Merchant) -> Letter:
     db.session.add(letter)
     db.session.flush()
     return letter
-
-
-def _invoice_of(order: Order) -> Invoice | None:
-    return db.session.scalar(select(Invoice).where(Invoice.order_id == order.id))
 
 
 def cancel_letter(letter: Letter, actor: str, reason: str | None = None) -> Letter:
@@ -160,7 +152,7 @@ def request_letter(order: Order, kind: str, actor: str) -> OutboxMessage:
         raise Refused("unknown_choice", choice=kind)
     if not (order.postal_address or "").strip():
         raise Refused("no_postal_address")
-    if kind == "invoice" and _invoice_of(order) is None:
+    if kind == "invoice" and invoices.invoice_of(order) is None:
         raise Refused("no_invoice")
     recipient = "\n".join(filter(None, [order.customer_name, order.postal_address]))
     message = outbox.add(
