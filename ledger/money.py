@@ -10,6 +10,7 @@ ZERO = Decimal("0.00")
 MAX_MONEY = Decimal("9999999999.99")  # the most a money column (Numeric(12, 2)) holds
 CURRENCIES = ("EUR", "CHF")
 NARROW_NBSP = "\u202f"  # French thousands separator
+SWISS_APOSTROPHE = "'"  # de-CH documents' thousands separator (ASCII, as the issue asks)
 
 
 def to_money(value) -> Decimal:
@@ -37,10 +38,16 @@ def _group(digits: str, sep: str) -> str:
 
 
 def format_money(amount: Decimal, currency: str, language: str = "de") -> str:
-    """1234.5 EUR → "1.234,50 €" (de), "€1,234.50" (en), "1 234,50 €" (fr), CHF in the Swiss way."""
+    """1234.5 EUR → "1.234,50 €" (de), "€1,234.50" (en), "1 234,50 €" (fr), CHF in the Swiss way.
+
+    `language` may also be a letter's locale (ledger.documents.locales): "de-AT" writes as
+    "de"; "de-CH" writes every currency the Swiss way with the ASCII apostrophe Swiss
+    documents use ("CHF 1'234.50", "EUR 1'234.50")."""
     amount = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
     sign = "-" if amount < 0 else ""
     whole, cents = f"{abs(amount):.2f}".split(".")
+    if language == "de-CH":
+        return f"{currency} {sign}{_group(whole, SWISS_APOSTROPHE)}.{cents}"
     if currency == "CHF":
         return f"CHF {sign}{_group(whole, '’')}.{cents}"
     symbol = "€" if currency == "EUR" else currency
