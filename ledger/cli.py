@@ -298,6 +298,8 @@ def ledger_verify(merchant_name) -> None:
 
 def register_commands(app) -> None:
     from ledger.bank.cli import bank_group
+    from ledger.documents.cli import letter_group
 
     for command in (merchant_group, user_group, token_group, rules_group, ledger_group, bank_group):
         app.cli.add_command(command)
+    app.cli.add_command(letter_group)
