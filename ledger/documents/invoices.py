@@ -29,11 +29,12 @@ def pdf_pages(data: bytes) -> int:
         raise Refused("not_a_pdf")
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted:
-            raise Refused("pdf_encrypted")
-        pages = len(reader.pages)
+        encrypted = reader.is_encrypted
+        pages = 0 if encrypted else len(reader.pages)
     except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError):
         raise Refused("not_a_pdf") from None
+    if encrypted:
+        raise Refused("pdf_encrypted")
     if pages < 1:
         raise Refused("pdf_empty")
     return pages
