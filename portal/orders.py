@@ -16,12 +16,14 @@ from ledger import entries, lifecycle, manual, notes, orders, queueing
 from ledger.bank import inbox
 from ledger.clock import today_for
 from ledger.db import db
+from ledger.documents import invoices, print_runs
 from ledger.models import (
     OPEN_STATUSES,
     ORDER_STATUSES,
     PAYMENT_METHODS,
     AuditEntry,
     DunningEvent,
+    Letter,
     Order,
     OutboxMessage,
     Source,
@@ -238,8 +240,13 @@ def order_context(order: Order, **extra) -> dict:
         .where(AuditEntry.merchant_id == order.merchant_id, AuditEntry.order_id == order.id)
         .order_by(AuditEntry.id)
     ).all()
+    letters = db.session.scalars(
+        select(Letter).where(Letter.order_id == order.id).order_by(Letter.id.desc())
+    ).all()
     context = {
         "order": order,
+        "letters": letters,
+        "invoice": invoices.invoice_of(order),
         "statement": order.statement,
         "ledger": entries.entries_of(order.id),
         "today": today,
@@ -398,6 +405,21 @@ def remind(number: str):
     def notice(order, _message):
         return _("A reminder (level %(level)s) is on its way.", level=order.dunning_level)
 
+    return _act(number, command, notice, after=deliver)
+
+
+@bp.post("/orders/<number>/letters")
+def send_letter(number: str):
+    """Payment information or the shop's invoice by letter: into the next print run."""
+    kind = request.form.get("kind", "")
+
+    def command(order, cause):
+        return print_runs.request_letter(order, kind, cause.actor)
+
+    def deliver(message):
+        queueing.deliver_soon(message.id)
+
+    notice = _("The letter is made and waits for the next print run.")
     return _act(number, command, notice, after=deliver)
 
 
