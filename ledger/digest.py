@@ -29,6 +29,8 @@ def _special(event: DunningEvent, language: str | None) -> str:
     return done_word("notify", language)
 
 
+DIGEST_PURPOSE = "accounting_digest"
+DIGEST_PURPOSES = (DIGEST_PURPOSE,)  # bulk mail (the channel says so: Precedence: bulk)
 ROWS_IN_BODY = 200  # a longer digest lists these and carries every row as a CSV attachment
 
 
@@ -49,7 +51,7 @@ def write_digests(merchant: Merchant, today: date, run_id: int | None) -> list[i
     ).all()
     written = []
     for recipient in recipients:
-        message = outbox.add(merchant.id, "email", "accounting_digest", recipient, run_id=run_id)
+        message = outbox.add(merchant.id, "email", DIGEST_PURPOSE, recipient, run_id=run_id)
         db.session.flush()
         claimed = db.session.execute(
             update(DunningEvent)

@@ -64,7 +64,7 @@ def remind_now(order: Order, today: date, actor: str) -> OutboxMessage:
     db.session.add(event)
     lifecycle.remind(order, level, cause)
     db.session.flush()
-    subject, body = reminder(order, merchant, level, None, reminded_before)
+    mail = reminder(order, merchant, level, None, reminded_before)
     message = outbox.add(
         order.merchant_id,
         "email",
@@ -72,9 +72,10 @@ def remind_now(order: Order, today: date, actor: str) -> OutboxMessage:
         order.customer_email,
         order_id=order.id,
         event_id=event.id,
-        subject=subject,
-        body=body,
-        payload={"language": order.language, "level": level, "manual": True},
+        subject=mail.subject,
+        body=mail.body,
+        html=mail.html,
+        payload={"language": order.language, "level": level, "manual": True, "inline": mail.inline},
     )
     lifecycle.refresh(order, cause)  # the rules see the reminder (its level, a minimum gap)
     audit.record(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
-from flask import render_template
+from flask import current_app, render_template
+from jinja2 import Environment
 
 from ledger.bank import accounts as bank_accounts
 from ledger.bank import references
@@ -151,29 +154,111 @@ def format_iban(iban: str) -> str:
     return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
 
 
+class Mail(NamedTuple):
+    """A customer mail as composed: its text and HTML parts from one template, and the inline
+    images (Content-IDs) the HTML refers to, made when the mail is sent (`inline_images`)."""
+
+    subject: str
+    body: str
+    html: str
+    inline: list[str]
+
+
 def reminder(
     order: Order, merchant: Merchant, level: int, fee: Decimal | None, reminded_before: bool
-) -> tuple[str, str]:
+) -> Mail:
     """A reminder of `level` as the order stands now. Its words follow the order's real
-    history: "despite our reminder" only when an earlier reminder went out."""
-    lang = _lang(order.language)
+    history: "despite our reminder" only when an earlier reminder went out. One template per
+    language (templates/mail/reminder.<lang>.jinja) gives both parts; Swiss German writes
+    no ß, and money as the order's locale writes it."""
+    from ledger.documents import locales, slips
+
+    locale = locales.locale_for(order)
+    lang = _lang(locales.language_of(locale))
     first, later = REMINDER_SUBJECTS[lang]
     subject = (later if reminded_before and level > 1 else first).format(
         number=order.number, level=level
     )
-    body = render_template(
-        f"mail/reminder.{lang}.txt",
-        order=order,
-        merchant=merchant,
-        payment=payment_details(order),
-        level=level,
-        reminded_before=reminded_before,
-        fee=format_money(fee, order.currency, lang) if fee else None,
-        amounts=amounts(order, lang),
-        ordered_on=format_day(order.ordered_on, lang),
-        due_on=format_day(order.due_on, lang),
-    )
-    return subject, body
+    inline = ["logo"] if merchant.logo else []
+    if slips.slip_for(order, merchant) is not None:
+        inline.append("qr")
+    context = {
+        "subject": subject,
+        "locale": locale,
+        "order": order,
+        "merchant": merchant,
+        "payment": payment_details(order),
+        "level": level,
+        "reminded_before": reminded_before,
+        "fee": format_money(fee, order.currency, locale) if fee else None,
+        "amounts": amounts(order, locale),
+        "ordered_on": format_day(order.ordered_on, lang),
+        "due_on": format_day(order.due_on, lang),
+        "footer": footer(merchant),
+        "logo": "logo" in inline,
+        "qr": "qr" in inline,
+    }
+    name = f"mail/reminder.{lang}.jinja"
+    body = _tidy(_mail_env(html=False).get_template(name).render(html=False, **context))
+    html = _mail_env(html=True).get_template(name).render(html=True, **context)
+    if locale == "de-CH":
+        subject, body, html = locales.swiss(subject), locales.swiss(body), locales.swiss(html)
+    return Mail(subject, body, html, inline)
+
+
+PDF_NAMES = {"de": "Zahlungserinnerung", "en": "Reminder", "fr": "Rappel", "it": "Sollecito"}
+
+
+def attachment_name(order: Order) -> str:
+    """The file name of a reminder's PDF attachment, in the order's language."""
+    word = PDF_NAMES[_lang(order.language)]
+    return f"{word}-{order.number}.pdf".replace("/", "-")
+
+
+def footer(merchant: Merchant) -> list[str]:
+    """The foot of a customer mail: who writes (legal name, address, register, VAT id), when
+    the merchant set more than its name."""
+    lines = [
+        *(merchant.company_address or "").splitlines(),
+        merchant.register_number,
+        merchant.vat_id,
+        merchant.managing_directors,
+    ]
+    lines = [line.strip() for line in lines if line and line.strip()]
+    return [merchant.company_name or merchant.name, *lines] if lines else []
+
+
+def _mail_env(html: bool) -> Environment:
+    """The app's templates, autoescaped for the HTML part and not for the text part. Each has
+    its own cache: a template compiled without escaping must never serve the HTML part."""
+    envs = current_app.extensions.setdefault("mahnwerk_mail_envs", {})
+    if html not in envs:
+        envs[html] = current_app.jinja_env.overlay(autoescape=html, cache_size=50)
+    return envs[html]
+
+
+def _tidy(text: str) -> str:
+    """The text part without trailing spaces and with at most one blank line in a row."""
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def inline_images(message, merchant: Merchant) -> dict[str, tuple[bytes, str]]:
+    """The images a customer mail's HTML names by Content-ID (cid → (bytes, media type)), made
+    now from the order and the merchant: the payment slip's QR code and the logo. An image
+    whose source is gone (the order erased, no account, the logo removed) is left out."""
+    from ledger.documents import slips
+
+    wanted = (message.payload or {}).get("inline") or []
+    images = {}
+    if "logo" in wanted and merchant.logo:
+        images["logo"] = (merchant.logo, merchant.logo_type or "image/png")
+    order = message.order
+    if "qr" in wanted and order is not None:
+        slip = slips.slip_for(order, merchant)
+        if slip is not None:
+            images["qr"] = (slips.qr_png(slip), "image/png")
+    return images
 
 
 def digest(

@@ -109,7 +109,7 @@ def _send_reminders(a: _Applying) -> None:
     and whether an earlier reminder went out (the wording of a first or a later reminder)."""
     order = a.order
     for event, action in a.reminders:
-        subject, body = reminder(order, a.ctx.merchant, event.level, event.fee, a.reminded_before)
+        mail = reminder(order, a.ctx.merchant, event.level, event.fee, a.reminded_before)
         for channel in action.channels or ("email",):
             if channel == "email":
                 recipient = order.customer_email
@@ -123,9 +123,11 @@ def _send_reminders(a: _Applying) -> None:
                 order=order,
                 event=event,
                 run_id=a.ctx.run_id,
-                subject=subject,
-                body=body,
-                payload={"language": order.language, "level": event.level},
+                subject=mail.subject,
+                body=mail.body,
+                html=mail.html if channel == "email" else None,
+                payload={"language": order.language, "level": event.level}
+                | ({"inline": mail.inline} if channel == "email" else {}),
             )
             a.messages += 1
 

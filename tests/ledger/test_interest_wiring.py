@@ -13,6 +13,7 @@ import rules
 from ledger import dunning, interest, orders, rulesets
 from ledger.accounts import find_merchant
 from ledger.db import db
+from ledger.documents.locales import locale_for
 from ledger.models import EntryKind, LedgerEntry, OutboxMessage
 from rules.checker import STATUTORY_BASE
 
@@ -106,15 +107,16 @@ def test_the_run_charges_statutory_interest_by_country(
     ).first()
     open_amount = order.statement.open
     assert open_amount == Decimal("1000.00") + Decimal(expected) + Decimal(flat or 0)
-    money = dunning_money(open_amount, currency)
+    money = dunning_money(open_amount, currency, locale_for(order))
     assert f"Offener Betrag: {money}" in body and "Verzugszinsen" in body
     assert "trotz unserer Erinnerung" in body  # an earlier reminder did go out
 
 
-def dunning_money(amount, currency):
+def dunning_money(amount, currency, locale):
+    """The amount as the reminder writes it: in the order's locale (de-CH: CHF 1'006.16)."""
     from ledger.money import format_money
 
-    return format_money(amount, currency, "de")
+    return format_money(amount, currency, locale)
 
 
 def test_no_interest_where_no_statutory_law_is_known(app, ctx, make_merchant):

@@ -19,7 +19,7 @@ def test_a_euro_reminder_names_the_euro_account_and_the_rf_reference(card_mercha
     details = payment_details(order)
     assert details["iban"] == "DE02 1203 0000 0000 2020 51"
     assert iso11649.is_valid(details["reference"])
-    _subject, body = reminder(order, card_merchant, 1, None, False)
+    body = reminder(order, card_merchant, 1, None, False).body
     assert "IBAN: DE02 1203 0000 0000 2020 51" in body
     assert f"Verwendungszweck: {details['reference']}" in body
 
