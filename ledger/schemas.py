@@ -583,6 +583,21 @@ class ImportSummaryOut(BaseModel):
     data_as_of: IsoDay | None
 
 
+class InvoiceOut(BaseModel):
+    """The order's stored invoice PDF (ledger/documents/invoices.py)."""
+
+    model_config = ConfigDict(title="Invoice")
+
+    order: str = Field(description="The order's number.")
+    filename: str
+    pages: int
+    size: int = Field(description="Bytes.")
+    sha256: str
+    uploaded_at: str = Field(
+        description="UTC, ISO 8601.", json_schema_extra={"format": "date-time"}
+    )
+
+
 class FieldError(BaseModel):
     field: str = Field(description='The bad field, dotted: "customer.email", "tags.3", "body".')
     message: str

@@ -16,28 +16,31 @@ from ledger.bank import accounts as bank_accounts
 from ledger.bank import importing
 from ledger.clock import today_for
 from ledger.db import db
+from ledger.documents import invoices
 from ledger.models import Order, Source
+from ledger.refusals import Refused
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 STATEMENT_UPLOAD_BYTES = importing.MAX_BYTES + 64 * 1024  # the file and its multipart frame
+INVOICE_UPLOAD_BYTES = invoices.MAX_BYTES + 64 * 1024
+UPLOAD_BYTES = {
+    "api.import_statement": STATEMENT_UPLOAD_BYTES,
+    "api.upload_invoice": INVOICE_UPLOAD_BYTES,
+}
 
 
 @bp.before_request
 def _limit_body():
-    if request.endpoint == "api.import_statement":
-        request.max_content_length = STATEMENT_UPLOAD_BYTES
-    else:
-        request.max_content_length = schemas.MAX_BODY_BYTES
+    request.max_content_length = UPLOAD_BYTES.get(request.endpoint, schemas.MAX_BODY_BYTES)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(_exc):
     db.session.rollback()
-    return _problem(
-        413, "request body too large", {"body": f"must be at most {schemas.MAX_BODY_BYTES} bytes"}
-    )
+    limit = request.max_content_length or schemas.MAX_BODY_BYTES
+    return _problem(413, "request body too large", {"body": f"must be at most {limit} bytes"})
 
 
 def _problem(status: int, title: str, errors: dict | None = None):
@@ -273,6 +276,53 @@ def import_statement():
     return jsonify(summary.as_dict()), 201
 
 
+def invoice_json(order: Order, invoice) -> dict:
+    return {
+        "order": order.number,
+        "filename": invoice.filename,
+        "pages": invoice.pages,
+        "size": invoice.size,
+        "sha256": invoice.sha256,
+        "uploaded_at": invoice.uploaded_at.isoformat(timespec="seconds") + "Z",
+    }
+
+
+@bp.post("/orders/<number>/invoice")
+@token_required
+def upload_invoice(number: str):
+    """Store the order's invoice PDF: the body as application/pdf, or multipart field `file`.
+
+    At most 10 MB; a readable PDF with at least one page, not encrypted. A new upload replaces
+    the one before. Sent by letter (the order page), it comes first, then the payment slip."""
+    if (refused := _unknown_number(number)) is not None:
+        return refused
+    order = orders.find_order(g.merchant.id, number)
+    if order is None:
+        db.session.rollback()
+        return _problem(404, f"no order {number!r}")
+    if request.mimetype == "application/pdf":
+        data, filename = request.get_data(), f"{number}.pdf"
+    elif request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            db.session.rollback()
+            return _problem(422, "no file", {"file": "send the PDF as multipart field 'file'"})
+        data, filename = upload.read(), schemas.clean_filename(upload.filename)
+    else:
+        db.session.rollback()
+        return _problem(
+            415, "not a PDF", {"body": "send application/pdf, or multipart/form-data with 'file'"}
+        )
+    try:
+        invoice = invoices.store_invoice(order, filename, data, "api")
+    except Refused as exc:
+        db.session.rollback()
+        status = 413 if exc.code == "file_too_big" else 422
+        return _problem(status, "invoice refused", {"file": str(exc)})
+    db.session.commit()
+    return jsonify(invoice_json(order, invoice)), 201
+
+
 # --- the contract: OpenAPI 3.1 from ledger/schemas.py's models --------------------------------
 
 _ERRORS = {
@@ -280,7 +330,8 @@ _ERRORS = {
     404: "No order with this number for this merchant.",
     409: "The order's state refuses the payment.",
     413: f"The body is larger than {schemas.MAX_BODY_BYTES} bytes (a statement file: "
-    f"{importing.MAX_BYTES} bytes); nothing stored.",
+    f"{importing.MAX_BYTES} bytes, an invoice PDF: {invoices.MAX_BYTES} bytes); nothing stored.",
+    415: "Not a PDF upload: send application/pdf, or multipart/form-data with 'file'.",
     422: "Invalid input: one entry per bad field (dotted names such as customer.email); "
     "nothing stored.",
 }
@@ -375,6 +426,25 @@ _OPERATIONS = [
         {201: ("Imported.", schemas.ImportSummaryOut)},
         [],
     ),
+    (
+        "/api/v1/orders/{number}/invoice",
+        "post",
+        upload_invoice,
+        {
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "a PDF"}
+                    },
+                }
+            },
+        },
+        {201: ("Stored (replacing the invoice before).", schemas.InvoiceOut)},
+        [_NUMBER_PARAMETER],
+    ),
 ]
 _REFUSALS = {"post": (401, 413, 422), "get": (401, 404)}
 
@@ -389,6 +459,7 @@ _MODES = {
     schemas.BankAccountIn: "validation",
     schemas.BankAccountOut: "serialization",
     schemas.ImportSummaryOut: "serialization",
+    schemas.InvoiceOut: "serialization",
 }
 
 
@@ -415,6 +486,8 @@ def openapi_document() -> dict:
             for status, (text, model) in sorted(answers.items())
         }
         refusals = _REFUSALS[method] + ((404, 409) if path.endswith("/payments") else ())
+        if path.endswith("/invoice"):
+            refusals += (404, 415)
         if method == "get" and "{number}" not in path:
             refusals = (401,)  # a list: nothing to be not found
         for status in sorted(refusals):
