@@ -299,6 +299,9 @@ def ledger_verify(merchant_name) -> None:
 def register_commands(app) -> None:
     from ledger.bank.cli import bank_group
     from ledger.documents.cli import letter_group
+    from ledger.documents.print_run_cli import print_run
+
+    letter_group.add_command(print_run)
 
     for command in (merchant_group, user_group, token_group, rules_group, ledger_group, bank_group):
         app.cli.add_command(command)

@@ -320,3 +320,20 @@ def test_print_run_day_is_kept(shop):
     letter_for(order_with_address(shop, "AK-1"))
     run = print_runs.start_print_run(shop, date(2026, 10, 2), ACTOR)
     assert run.day == date(2026, 10, 2) and run.created_by == ACTOR
+
+
+def test_the_command_line_starts_a_run_and_writes_its_files(app, shop, tmp_path):
+    made = [letter_for(order_with_address(shop, f"AK-{n}")) for n in range(2)]
+    pages = sum(letter.pages for letter in made)
+    runner = app.test_cli_runner()
+    out, manifest = tmp_path / "run.pdf", tmp_path / "run.csv"
+    args = ["letter", "print-run", "--merchant", shop.name]
+    result = runner.invoke(args=[*args, "--out", str(out), "--manifest", str(manifest)])
+    assert result.exit_code == 0, result.output
+    assert f"2 letters, {pages} pages" in result.output
+    assert len(PdfReader(out).pages) == pages
+    assert len(manifest.read_text(encoding="utf-8").splitlines()) == 3
+    again = runner.invoke(args=args)
+    assert again.exit_code == 0 and "nothing to print" in again.output
+    unknown = runner.invoke(args=["letter", "print-run", "--merchant", "Nobody"])
+    assert unknown.exit_code != 0 and "no merchant named 'Nobody'" in unknown.output
