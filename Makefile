@@ -9,7 +9,7 @@ NPM_DEPS := node_modules/.installed
 CATALOG := translations/de/LC_MESSAGES/messages.mo
 APT_GET := $(shell command -v apt-get 2>/dev/null)
 
-.PHONY: run test test-servers lint format bench clean i18n-update apt
+.PHONY: run test test-servers lint format bench clean i18n-update apt docs-images
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -81,6 +81,10 @@ lint: $(VENV)/.installed-dev
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The pictures of docs/documents.md, made by the real letter code from the demo's orders.
+docs-images: $(VENV)/.installed-dev $(VENV)/.system-test $(CATALOG)
+	$(BIN)/python docs/document_images.py
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py

@@ -10,11 +10,14 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from ledger import accounts, dunning, orders, rulesets
 from ledger.bank import accounts as bank_accounts
 from ledger.clock import today_for
 from ledger.db import db
-from ledger.models import Status
+from ledger.documents import print_runs
+from ledger.models import OPEN_STATUSES, Order, Status
 from ledger.money import CENT
 
 MERCHANT_NAME = "Alpenkiste GmbH"
@@ -197,6 +200,7 @@ def load(count: int = 300, seed: int = 20261123, after_run=None) -> bool:
         if after_run:
             after_run(run)
     _replay_day(merchant, today, by_day.get(today, []), run=False)
+    _request_letters(merchant)
     rulesets.save_version(
         merchant,
         DEMO_DRAFT,
@@ -205,6 +209,24 @@ def load(count: int = 300, seed: int = 20261123, after_run=None) -> bool:
     )
     db.session.commit()
     return True
+
+
+def _request_letters(merchant) -> None:
+    """Payment information by letter for one open order of each country (the Swiss one with a
+    QR-bill, the others with a GiroCode), waiting for the reviewer's first print run."""
+    for country in ("DE", "AT", "CH"):
+        order = db.session.scalar(
+            select(Order)
+            .where(
+                Order.merchant_id == merchant.id,
+                Order.country == country,
+                Order.status.in_(OPEN_STATUSES),
+            )
+            .order_by(Order.language != "de", Order.id)  # de-CH shows the Swiss spelling
+            .limit(1)
+        )
+        if order is not None:
+            print_runs.request_letter(order, "payment_info", DEMO_EMAIL)
 
 
 def _replay_day(merchant, day: date, happenings: list, run: bool = True):

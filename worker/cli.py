@@ -162,6 +162,7 @@ def demo_command(orders: int) -> None:
     Each simulated day's messages are delivered as the worker would, to the mail sink (started
     here for the duration) unless MAIL_SERVER is set."""
     from ledger import demo
+    from ledger.accounts import find_merchant
     from worker.jobs import deliver
     from worker.mail import mail
     from worker.mailsink import start_sink
@@ -179,6 +180,10 @@ def demo_command(orders: int) -> None:
 
     try:
         created = demo.load(orders, after_run=deliver_run)
+        if created:  # the letters it asked for, into the print run
+            merchant = find_merchant(demo.MERCHANT_NAME)
+            for message_id in outbox.pending_ids(merchant_id=merchant.id):
+                deliver(message_id)
     finally:
         if sink:
             sink.stop()

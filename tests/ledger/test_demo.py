@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from ledger import demo, preview, rulesets
 from ledger.accounts import find_merchant
 from ledger.db import db
-from ledger.models import DunningEvent, Order
+from ledger.models import DunningEvent, Order, OutboxMessage
 
 
 def test_demo_loads_once_with_every_state_and_a_draft_version(ctx):
@@ -25,3 +25,10 @@ def test_demo_loads_once_with_every_state_and_a_draft_version(ctx):
     # The draft really differs from the active rules on the demo's own orders.
     today = max(db.session.scalars(select(Order.ordered_on)))
     assert preview.compare(merchant, versions[0].text, today).changed
+    # Payment information by letter waits for the reviewer's print run: one per country.
+    asked = db.session.scalars(
+        select(Order.country)
+        .join(OutboxMessage, OutboxMessage.order_id == Order.id)
+        .where(OutboxMessage.kind == "letter", OutboxMessage.purpose == "payment_info")
+    ).all()
+    assert sorted(asked) == ["AT", "CH", "DE"]
