@@ -112,7 +112,7 @@ def _scrub(order: Order) -> None:
         if message.state in (MessageState.PENDING, MessageState.SENDING):
             outbox.mark_cancelled(message, str(refusals.Refusal("erased")))
         message.recipient = ERASED
-        message.body = None
+        message.body = message.html = None
         message.subject = scrub(message.subject)
     # The accounting digests list many orders by customer name: take this one's name out.
     for message in db.session.scalars(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import date
 from decimal import Decimal
@@ -204,6 +205,16 @@ def reminder(
     if locale == "de-CH":
         subject, body, html = locales.swiss(subject), locales.swiss(body), locales.swiss(html)
     return Mail(subject, body, html, inline)
+
+
+def html_for_viewing(message, merchant: Merchant) -> str:
+    """A mail's HTML part with its inline images as data: URIs, for viewing outside a mail
+    client (the outbox's View, a browser): cid:qr and cid:logo made as for sending."""
+    html = message.html or ""
+    for cid, (data, media_type) in inline_images(message, merchant).items():
+        uri = f"data:{media_type};base64,{base64.b64encode(data).decode()}"
+        html = html.replace(f'src="cid:{cid}"', f'src="{uri}"')
+    return html
 
 
 PDF_NAMES = {"de": "Zahlungserinnerung", "en": "Reminder", "fr": "Rappel", "it": "Sollecito"}

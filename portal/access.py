@@ -48,6 +48,7 @@ ROUTES: dict[str, Action] = {
     "letters.mark_posted": Action.DUNNING,
     "letters.invoice_pdf": Action.VIEW,
     "outbox.message_list": Action.VIEW,
+    "outbox.view": Action.VIEW,
     "outbox.retry": Action.DUNNING,
     "runs.run_list": Action.VIEW,
     "runs.progress": Action.VIEW,

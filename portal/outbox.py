@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -10,7 +10,8 @@ from sqlalchemy.orm import selectinload
 
 from ledger import audit, outbox, queueing
 from ledger.db import db
-from ledger.models import MESSAGE_KINDS, MESSAGE_STATES, MessageState, OutboxMessage
+from ledger.messages import html_for_viewing
+from ledger.models import MESSAGE_KINDS, MESSAGE_STATES, Merchant, MessageState, OutboxMessage
 from portal.auth import require_login
 from portal.ui import actor, clean_url, page_number, paginate, partial_request, render_page
 
@@ -58,11 +59,36 @@ def message_list():
         states=MESSAGE_STATES,
         kinds=MESSAGE_KINDS,
         counts=counts,
+        no_sender=not db.session.get(Merchant, current_user.merchant_id).sender_email,
     )
     if partial_request():
         response.headers["HX-Push-Url"] = clean_url(
             "outbox.message_list", page.number, {"state": state, "kind": kind}
         )
+    return response
+
+
+# The HTML part is the merchant's customers' data in the merchant's wording: shown as a page
+# of its own that may run nothing and load nothing (its images are data: URIs), and may not
+# reach the portal's origin (sandbox).
+VIEW_POLICY = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+@bp.get("/outbox/<int:message_id>/view")
+def view(message_id: int):
+    """An email's HTML part as the customer sees it, with its QR code and logo."""
+    message = db.session.get(OutboxMessage, message_id)
+    if (
+        message is None
+        or message.merchant_id != current_user.merchant_id
+        or message.kind != "email"
+        or not message.html
+    ):
+        abort(404, _("There is no such message."))
+    merchant = db.session.get(Merchant, message.merchant_id)
+    response = make_response(html_for_viewing(message, merchant))
+    response.headers["Content-Security-Policy"] = VIEW_POLICY
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

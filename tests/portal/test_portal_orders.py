@@ -284,7 +284,7 @@ def test_gdpr_erasure_needs_confirmation_and_keeps_the_books(app, portal, seed, 
     assert order.amount == Decimal("49.90") and order.ordered_on.isoformat() == "2026-10-01"
     with app.app_context():
         message = db.session.scalar(select(OutboxMessage))
-        assert message.state == "cancelled" and message.body is None
+        assert message.state == "cancelled" and message.body is None and message.html is None
         assert message.recipient == "[erased]"
         details = db.session.scalars(select(AuditEntry.detail)).all()
         assert "Anna Schmidt" not in repr(details) and "ak-1@example.de" not in repr(details)
