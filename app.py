@@ -57,7 +57,6 @@ def _config(app: Flask) -> None:
         # mails go out from the merchant's own sender or not at all (worker/channels/email.py).
         MAIL_DEFAULT_SENDER=env.get("MAIL_DEFAULT_SENDER"),
         MAILSINK_DIR=str(instance / "mail"),
-        LETTER_DIR=str(instance / "letters"),
         # Statement files dropped into BANK_INBOX_DIR/<merchant>/ are imported by the worker.
         BANK_INBOX_DIR=env.get("BANK_INBOX_DIR", str(instance / "bank-inbox")),
         # "Today" is injectable: a fixed ISO date for demos and tests, else each merchant's clock.

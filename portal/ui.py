@@ -244,6 +244,7 @@ LABELS = {
     "currency": _l("currency"),
     "customer_email": _l("customer email"),
     "customer_name": _l("customer name"),
+    "customer_number": _l("customer number"),
     "customer_type": _l("customer type"),
     "discount_amount": _l("discount amount"),
     "discount_until": _l("discount until"),

@@ -134,7 +134,6 @@ def app(tmp_path, monkeypatch, database_template, redis_url, mail_sink):
         "REDIS_URL": redis_url,
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": mail_sink.port,
-        "LETTER_DIR": str(tmp_path / "letters"),
         "RQ_QUEUE": f"test-{os.getpid()}-{tmp_path.name}",
         "MAHNWERK_TODAY": None,
     }
