@@ -9,10 +9,12 @@ from sqlalchemy import func, select
 
 from ledger import audit, lifecycle, notes, outbox, refusals
 from ledger.db import db
+from ledger.documents import invoices, print_runs
 from ledger.messages import reminder
 from ledger.models import (
     AuditEntry,
     DunningEvent,
+    Letter,
     Merchant,
     MessageState,
     Order,
@@ -114,6 +116,18 @@ def _scrub(order: Order) -> None:
         message.recipient = ERASED
         message.body = message.html = None
         message.subject = scrub(message.subject)
+    # Letters: one not posted yet is stopped; every letter's PDF and address go (the letter's
+    # kind, dates and state stay); the stored copy of the shop's invoice goes too (the shop
+    # keeps its own), its number, size and checksum stay.
+    for letter in db.session.scalars(select(Letter).where(Letter.order_id == order.id)):
+        if print_runs.can(letter, "cancel"):
+            print_runs.cancel_letter(letter, "system", str(refusals.Refusal("erased")))
+        letter.pdf = None
+        letter.recipient = ERASED
+    invoice = invoices.invoice_of(order)
+    if invoice is not None:
+        invoice.pdf = None
+        invoice.filename = ERASED
     # The accounting digests list many orders by customer name: take this one's name out.
     for message in db.session.scalars(
         select(OutboxMessage).where(

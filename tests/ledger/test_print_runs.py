@@ -337,3 +337,30 @@ def test_the_command_line_starts_a_run_and_writes_its_files(app, shop, tmp_path)
     assert again.exit_code == 0 and "nothing to print" in again.output
     unknown = runner.invoke(args=["letter", "print-run", "--merchant", "Nobody"])
     assert unknown.exit_code != 0 and "no merchant named 'Nobody'" in unknown.output
+
+
+def test_erasing_the_customer_stops_the_letter_and_drops_every_pdf(shop):
+    from ledger import manual
+
+    waiting = order_with_address(shop, "AK-900")
+    letter = letter_for(waiting)
+    data = _small_pdf()
+    invoices.store_invoice(waiting, "Rechnung Kunde AK-900.pdf", data, ACTOR)
+    db.session.commit()
+    manual.erase_personal_data(waiting, ACTOR, DAY0)
+    db.session.commit()
+    db.session.refresh(letter)
+    assert letter.state == LetterState.CANCELLED
+    assert letter.pdf is None and "Kunde" not in letter.recipient
+    invoice = invoices.invoice_of(waiting)
+    assert invoice.pdf is None and "Kunde" not in invoice.filename
+    assert invoice.sha256 and invoice.pages == 1  # what the books need stays
+    assert print_runs.start_print_run(shop, DAY0, ACTOR) is None  # nothing left to print
+
+
+def _small_pdf() -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
