@@ -157,12 +157,14 @@ def format_iban(iban: str) -> str:
 
 class Mail(NamedTuple):
     """A customer mail as composed: its text and HTML parts from one template, and the inline
-    images (Content-IDs) the HTML refers to, made when the mail is sent (`inline_images`)."""
+    images (Content-IDs) the HTML refers to, made when the mail is sent (`inline_images`):
+    {"logo": True, "qr": "<the open amount the mail states>"}, so the code asks for the amount
+    the words do, whatever was paid in between."""
 
     subject: str
     body: str
     html: str
-    inline: list[str]
+    inline: dict[str, object]
 
 
 def reminder(
@@ -180,9 +182,9 @@ def reminder(
     subject = (later if reminded_before and level > 1 else first).format(
         number=order.number, level=level
     )
-    inline = ["logo"] if merchant.logo else []
+    inline: dict[str, object] = {"logo": True} if merchant.logo else {}
     if slips.slip_for(order, merchant) is not None:
-        inline.append("qr")
+        inline["qr"] = str(order.statement.open)
     context = {
         "subject": subject,
         "locale": locale,
@@ -266,7 +268,8 @@ def inline_images(message, merchant: Merchant) -> dict[str, tuple[bytes, str]]:
         images["logo"] = (merchant.logo, merchant.logo_type or "image/png")
     order = message.order
     if "qr" in wanted and order is not None:
-        slip = slips.slip_for(order, merchant)
+        stated = wanted.get("qr") if isinstance(wanted, dict) else None
+        slip = slips.slip_for(order, merchant, Decimal(stated) if stated else None)
         if slip is not None:
             images["qr"] = (slips.qr_png(slip), "image/png")
     return images

@@ -6,7 +6,6 @@ result)."""
 from __future__ import annotations
 
 import base64
-import dataclasses
 import io
 from dataclasses import dataclass
 from decimal import Decimal
@@ -180,18 +179,6 @@ def _data_uri(media_type: str, data: bytes) -> str:
     return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _swiss_slip(slip: slips.Slip) -> slips.Slip:
-    """The slip in Swiss spelling, so the print and the code say the same."""
-    return dataclasses.replace(
-        slip,
-        creditor_name=swiss(slip.creditor_name),
-        creditor_lines=tuple(swiss(line) for line in slip.creditor_lines),
-        debtor_name=swiss(slip.debtor_name),
-        debtor_lines=tuple(swiss(line) for line in slip.debtor_lines),
-        text=swiss(slip.text),
-    )
-
-
 def _slip_context(slip: slips.Slip | None, locale: str) -> dict | None:
     if slip is None:
         return None
@@ -228,8 +215,6 @@ def render(
     lang = language_of(locale)
     today = today or clock.today_for(merchant)
     slip = slips.slip_for(order, merchant) if kind in WITH_SLIP else None
-    if slip is not None and locale == "de-CH":
-        slip = _swiss_slip(slip)
     recipient = [order.customer_name, *address]
     html = render_template(
         f"letters/{kind}.html",

@@ -9,6 +9,7 @@ reference with a QR-IBAN, else the RF creditor reference).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from segno import helpers as segno_helpers
 
 from ledger import messages
 from ledger.bank.accounts import SWISS
+from ledger.documents.locales import locale_for, swiss
 
 QR_BILL = "qr-bill"
 GIROCODE = "girocode"
@@ -74,11 +76,12 @@ def _lines(text: str | None) -> tuple[str, ...]:
     return tuple(line.strip() for line in (text or "").splitlines() if line.strip())
 
 
-def slip_for(order, merchant) -> Slip | None:
+def slip_for(order, merchant, amount: Decimal | None = None) -> Slip | None:
     """The order's slip: a QR-bill when it is paid to a Swiss or Liechtenstein account and the
     customer is Swiss or the order is in CHF; a GiroCode for a euro order. None without an
     account, and for a CHF order the merchant has only a non-Swiss account for (no slip
-    fits)."""
+    fits). The amount is the open amount, or the `amount` a document stated when it was
+    written; in Swiss spelling for de-CH customers, so the print and the code say the same."""
     payment = messages.payment_details(order)
     if payment is None:
         return None
@@ -92,8 +95,8 @@ def slip_for(order, merchant) -> Slip | None:
         return None
     reference = _compact(payment["reference"])
     structured = reference.startswith("RF") or (reference.isdigit() and len(reference) == 27)
-    open_amount = order.statement.open
-    return Slip(
+    open_amount = order.statement.open if amount is None else amount
+    slip = Slip(
         kind=kind,
         creditor_name=payment["holder"],
         creditor_lines=_lines(merchant.company_address),
@@ -108,6 +111,18 @@ def slip_for(order, merchant) -> Slip | None:
         debtor_lines=_lines(order.postal_address),
         debtor_country=(order.country or "").upper(),
         text=order.number,
+    )
+    return _in_swiss_spelling(slip) if locale_for(order) == "de-CH" else slip
+
+
+def _in_swiss_spelling(slip: Slip) -> Slip:
+    return dataclasses.replace(
+        slip,
+        creditor_name=swiss(slip.creditor_name),
+        creditor_lines=tuple(swiss(line) for line in slip.creditor_lines),
+        debtor_name=swiss(slip.debtor_name),
+        debtor_lines=tuple(swiss(line) for line in slip.debtor_lines),
+        text=swiss(slip.text),
     )
 
 

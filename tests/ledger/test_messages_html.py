@@ -34,7 +34,7 @@ def test_both_parts_speak_the_orders_language(card_merchant, add_order, language
     for words in (greeting, open_label, reference_label, caption):
         assert words.replace("'", "&#39;") in mail.html
     assert "DE02 1203 0000 0000 2020 51" in mail.html
-    assert 'src="cid:qr"' in mail.html and mail.inline == ["qr"]
+    assert 'src="cid:qr"' in mail.html and list(mail.inline) == ["qr"]
 
 
 def test_the_amounts_are_itemised_in_both_parts(card_merchant, add_order):
@@ -71,7 +71,7 @@ def test_the_logo_and_the_footer(card_merchant, add_order):
     card_merchant.vat_id = "DE123456789"
     order = add_order(card_merchant, "AK-5")
     mail = reminder(order, card_merchant, 1, None, False)
-    assert mail.inline == ["logo", "qr"] and 'src="cid:logo"' in mail.html
+    assert list(mail.inline) == ["logo", "qr"] and 'src="cid:logo"' in mail.html
     assert footer(card_merchant) == [
         "Alpenkiste GmbH", "Lindenstraße 3", "80331 München", "DE123456789"
     ]  # fmt: skip
@@ -85,4 +85,4 @@ def test_no_account_no_qr_code(card_merchant, add_order):
     order = add_order(card_merchant, "AK-6")
     order.currency = "CHF"  # the merchant has no CHF account: no slip fits
     mail = reminder(order, card_merchant, 1, None, False)
-    assert "cid:qr" not in mail.html and mail.inline == []
+    assert "cid:qr" not in mail.html and not mail.inline

@@ -76,7 +76,22 @@ def test_a_euro_reminder_is_multipart_with_a_scannable_girocode(
     assert payload[7] == "EUR123.45"
     assert payload[9] == order.payment_reference and payload[9].startswith("RF")
     assert message.html and "cid:qr" in message.html  # the stored message keeps no image
-    assert message.payload["inline"] == ["qr"]
+    assert message.payload["inline"] == {"qr": "123.45"}
+
+
+def test_the_code_asks_for_the_amount_the_words_state(
+    card_merchant, add_order, pay, mail_sink, tmp_path
+):
+    """A payment booked between writing the reminder and sending it: the mail's words and its
+    code still agree (the worker's last look only stops a reminder to a settled order)."""
+    order = add_order(card_merchant, "AK-5", amount="123.45")
+    message = _reminder(card_merchant, order)
+    db.session.commit()
+    pay(order, "20.00", REMINDER_DAY)
+    assert deliver(message.id) == "sent"
+    [mail] = mail_sink.messages()
+    assert "Offener Betrag: 123,45 €" in mail.get_body(("plain",)).get_content()
+    assert _zbar(_inline(mail, "qr").get_content(), tmp_path).splitlines()[7] == "EUR123.45"
 
 
 def test_a_swiss_order_carries_the_swiss_qr_code(card_merchant, add_order, mail_sink, tmp_path):
@@ -86,6 +101,7 @@ def test_a_swiss_order_carries_the_swiss_qr_code(card_merchant, add_order, mail_
     accounts.add_account(card_merchant, SWISS_IBAN, qr_iban=QR_IBAN)
     order = add_order(card_merchant, "AK-2")
     order.country, order.currency, order.payment_reference = "CH", "CHF", None
+    order.customer_name = "Ruth Strauß"
     order.postal_address = "Seestrasse 5\n8002 Zürich"
     index.index_order(order)
     db.session.commit()
@@ -99,6 +115,7 @@ def test_a_swiss_order_carries_the_swiss_qr_code(card_merchant, add_order, mail_
     assert payload[3] == QR_IBAN
     assert "80.00" in payload and "CHF" in payload
     assert "QRR" in payload  # a QR reference with the QR-IBAN
+    assert "Ruth Strauss" in payload  # Swiss spelling in the code as in the words
 
 
 def test_headers_of_a_customer_mail(card_merchant, add_order, mail_sink):
