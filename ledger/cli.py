@@ -81,10 +81,15 @@ def _update_options(command):
 @click.option("--address", "address", multiple=True, help="One line of the address; repeat it.")
 @click.option("--ignore-keyword", "keywords", multiple=True, help="Repeat it; replaces the list.")
 @click.option("--short-payment-write-off/--no-short-payment-write-off", default=None)
+@click.option(
+    "--attach-reminder-pdf/--no-attach-reminder-pdf",
+    default=None,
+    help="Reminder mails carry the reminder letter's PDF.",
+)
 @click.option("--new-webhook-secret", is_flag=True, help="Generate one and print it (once).")
 @with_appcontext
 def merchant_update(merchant_name, address, keywords, short_payment_write_off,
-                    new_webhook_secret, **options) -> None:  # fmt: skip
+                    attach_reminder_pdf, new_webhook_secret, **options) -> None:  # fmt: skip
     """Change a merchant's settings, checked as the settings page checks them: all or none."""
     from ledger import settings
 
@@ -94,8 +99,12 @@ def merchant_update(merchant_name, address, keywords, short_payment_write_off,
         raw["company_address"] = "\n".join(address)
     if keywords:
         raw["ignore_keywords"] = "\n".join(keywords)
-    if short_payment_write_off is not None:
-        raw["short_payment_write_off"] = "yes" if short_payment_write_off else "no"
+    for flag, value in (
+        ("short_payment_write_off", short_payment_write_off),
+        ("attach_reminder_pdf", attach_reminder_pdf),
+    ):
+        if value is not None:
+            raw[flag] = "yes" if value else "no"
     try:
         saved = settings.update(merchant, raw, "cli")
     except settings.SettingsRefused as exc:

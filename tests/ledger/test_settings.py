@@ -155,7 +155,7 @@ def test_merchant_update_on_the_command_line_goes_through_the_same_checks(app, m
         args=["merchant", "update", "--merchant", name, "--company-name", "Neu GmbH",
               "--address", "Hauptstr. 1", "--address", "80331 München", "--reply-to",
               "antwort@alpenkiste.example", "--payment-days", "30", "--run-hour", "8",
-              "--no-short-payment-write-off", "--new-webhook-secret"],
+              "--no-short-payment-write-off", "--attach-reminder-pdf", "--new-webhook-secret"],
     )  # fmt: skip
     assert done.exit_code == 0, done.output
     assert "company_name: — -> Neu GmbH" in done.output and "webhook secret (shown once)" in (
@@ -166,6 +166,7 @@ def test_merchant_update_on_the_command_line_goes_through_the_same_checks(app, m
     assert stored.company_address == "Hauptstr. 1\n80331 München"
     assert stored.reply_to_email == "antwort@alpenkiste.example"
     assert (stored.payment_days, stored.run_hour, stored.short_payment_write_off) == (30, 8, False)
+    assert stored.attach_reminder_pdf is True
     actors = {e.actor for e in db.session.scalars(select(AuditEntry))}
     assert "cli" in actors
 
