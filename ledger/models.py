@@ -158,6 +158,12 @@ class Merchant(db.Model):
     owners_need_totp: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=sql_text("false")
     )
+    # Debt collection: the partner cases are handed to (by hand or by rule).
+    collection_partner: Mapped[str | None] = mapped_column(String(120))
+    # The customer page asks for the customer's bank details when a refund has none.
+    ask_refund_details: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=sql_text("true")
+    )
     # Customer reminder emails carry the reminder letter's PDF as an attachment.
     attach_reminder_pdf: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=sql_text("false")
@@ -304,6 +310,8 @@ class Order(db.Model):
     dunning_block: Mapped[bool] = mapped_column(Boolean, default=False)
     dunning_block_reason: Mapped[str | None] = mapped_column(String(500))
     payment_claimed_on: Mapped[date | None] = mapped_column(Date)
+    # Bumped to end every customer-page link of the order (erasure, a forged-link report).
+    customer_link_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     next_due_on: Mapped[date | None] = mapped_column(Date)
     # The rules version active when the order came in: a later version that says
     # `apply to orders from DATE` leaves older orders to it.
@@ -745,7 +753,8 @@ class Letter(db.Model):
     locale: Mapped[str] = mapped_column(String(5))  # de, de-AT, de-CH, en, fr, it
     recipient: Mapped[str] = mapped_column(Text)  # the address lines in the window
     pages: Mapped[int] = mapped_column(Integer)
-    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)  # None once erased or purged
+    # None once erased or purged; loaded only when read (lists show many letters)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     state: Mapped[str] = mapped_column(String(15), default=LetterState.CREATED)
     print_run_id: Mapped[int | None] = mapped_column(ForeignKey("print_runs.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -791,8 +800,134 @@ class Invoice(db.Model):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
     filename: Mapped[str] = mapped_column(String(200))
-    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     size: Mapped[int] = mapped_column(Integer)
     pages: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RefundState(StrEnum):
+    AWAITING_DETAILS = "awaiting_details"  # no IBAN yet: the customer page asks for it
+    OPEN = "open"  # ready to export
+    EXPORTED = "exported"  # in a SEPA credit transfer file
+    EXECUTED = "executed"  # the bank statement shows the debit (by its end-to-end id)
+    CANCELLED = "cancelled"
+
+
+class Refund(db.Model):
+    """Money to pay back to a customer (a credit: an overpayment, a payment after
+    cancellation), paid out by a SEPA credit transfer file (ledger/refunds.py). The money
+    itself is the order's `refund` ledger entry, booked when the refund is made."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (Index("ix_refunds_merchant_state", "merchant_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    payee: Mapped[str] = mapped_column(String(140))
+    iban: Mapped[str | None] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    remittance: Mapped[str] = mapped_column(String(140))
+    end_to_end_id: Mapped[str] = mapped_column(String(35), unique=True)
+    state: Mapped[str] = mapped_column(String(20), default=RefundState.OPEN)
+    export_id: Mapped[int | None] = mapped_column(ForeignKey("refund_exports.id"), index=True)
+    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("bank_transactions.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(254))
+    executed_on: Mapped[date | None] = mapped_column(Date)
+
+    order: Mapped[Order] = relationship()
+
+
+class RefundExport(db.Model):
+    """One SEPA credit transfer file (pain.001) of refunds, kept as it was handed out."""
+
+    __tablename__ = "refund_exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    message_id: Mapped[str] = mapped_column(String(35), unique=True)
+    pain_version: Mapped[str] = mapped_column(String(20))  # pain.001.001.09 or .03
+    account_iban: Mapped[str] = mapped_column(String(34))  # the debtor account
+    count: Mapped[int] = mapped_column(Integer)
+    total: Mapped[Decimal] = mapped_column(Money)
+    xml: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(254))
+
+
+class CollectionCase(db.Model):
+    """An order handed over to a debt collection partner: what was handed over (itemised), the
+    partner's status and what it recovered (ledger/collection.py). One open case per order."""
+
+    __tablename__ = "collection_cases"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "file_number", name="uq_collection_file_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    partner: Mapped[str] = mapped_column(String(120))
+    file_number: Mapped[str] = mapped_column(String(40))  # ours, e.g. "IK-2026-00017"
+    partner_file_number: Mapped[str | None] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    principal: Mapped[Decimal] = mapped_column(Money)
+    fees: Mapped[Decimal] = mapped_column(Money)
+    interest: Mapped[Decimal] = mapped_column(Money)
+    paid_before: Mapped[Decimal] = mapped_column(Money)  # payments before the hand-over
+    handed_over: Mapped[Decimal] = mapped_column(Money)  # the open amount at the hand-over
+    status: Mapped[str] = mapped_column(String(20), default="handed_over")
+    recovered: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    partner_fees: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(254))
+    recalled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    order: Mapped[Order] = relationship()
+    updates: Mapped[list[CollectionUpdate]] = relationship(
+        back_populates="case", order_by="CollectionUpdate.id"
+    )
+
+
+class CollectionUpdate(db.Model):
+    """One status report of the partner (or our hand-over and recall), as received."""
+
+    __tablename__ = "collection_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_cases.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    actor: Mapped[str] = mapped_column(String(254))
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    case: Mapped[CollectionCase] = relationship(back_populates="updates")
+
+
+class PaymentClaim(db.Model):
+    """A customer's "I have already paid" from the customer page (or a user's note of it): the
+    day paid and an optional proof, kept outside the web root of the customer's eyes (never
+    served back to them). Closed when the payment arrives; visible as not received when the
+    rules' pause ended without it (ledger/claims.py)."""
+
+    __tablename__ = "payment_claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    paid_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(String(1000))
+    proof: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    proof_type: Mapped[str | None] = mapped_column(String(40))  # from the file's content
+    proof_name: Mapped[str | None] = mapped_column(String(200))
+    proof_size: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20), default="open")  # open|received|not_received
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
