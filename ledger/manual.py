@@ -19,6 +19,7 @@ from ledger.models import (
     MessageState,
     Order,
     OutboxMessage,
+    PaymentClaim,
     Source,
 )
 from ledger.rulebook import program_for
@@ -108,6 +109,11 @@ def _scrub(order: Order) -> None:
     order.customer_email = ERASED
     order.postal_address = None
     order.region = None
+    # Every customer-page link of the order ends; the customer's claims lose proof and note.
+    order.customer_link_version = (order.customer_link_version or 1) + 1
+    for claim in db.session.scalars(select(PaymentClaim).where(PaymentClaim.order_id == order.id)):
+        claim.proof = claim.note = None
+        claim.proof_name = ERASED if claim.proof_name else None
     for message in db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.order_id == order.id)
     ):
