@@ -68,6 +68,7 @@ class Event(StrEnum):
     UNBLOCK = "unblock"
     HAND_OVER = "hand_over"
     REFUND = "refund"
+    REFUND_REVERSAL = "refund_reversal"  # a refund not paid out after all
     WRITE_OFF = "write_off"
     REOPEN = "reopen"
     REACTIVATE = "reactivate"
@@ -104,6 +105,8 @@ def _table() -> dict[tuple[Status, Event], str]:
             Status.IN_COLLECTION,
         ),
         ((Status.PAID, Status.CANCELLED, Status.WRITTEN_OFF), Event.REFUND, SAME),
+        (_EVERY_OPEN_AND_PAID, Event.REFUND_REVERSAL, SETTLE),  # the money counts again
+        ((Status.CANCELLED, Status.WRITTEN_OFF), Event.REFUND_REVERSAL, SAME),
         (_OPEN, Event.WRITE_OFF, Status.WRITTEN_OFF),
         ((Status.CANCELLED, Status.WRITTEN_OFF), Event.REOPEN, SETTLE),
         ((Status.CANCELLED,), Event.REACTIVATE, SETTLE),
@@ -786,6 +789,41 @@ def refund(order: Order, amount: Decimal, cause: Cause, reference: str | None = 
         reference=reference,
     )
     return entry
+
+
+def reverse_refund(order: Order, entry: LedgerEntry, cause: Cause) -> LedgerEntry:
+    """Undo a refund that is not paid out after all (its SEPA transfer cancelled before the
+    bank executed it, ledger/refunds.py): an opposite refund entry, and the credit is back."""
+    order = _locked(order)
+    if entry.order_id != order.id or entry.kind != EntryKind.REFUND or entry.amount <= 0:
+        raise Refused("not_a_refund")
+    already = db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses_id == entry.id))
+    if already:
+        raise Refused("refund_reversed_already")
+    _check(order, Event.REFUND_REVERSAL)
+    reversal = entries.post(
+        order,
+        EntryKind.REFUND,
+        -entry.amount,
+        cause.today,
+        cause.source,
+        cause.actor,
+        reference=entry.reference,
+        reverses=entry,
+        note=cause.reason,
+    )
+    _transition(order, Event.REFUND_REVERSAL, cause)
+    refresh(order, cause)
+    audit.record(
+        order.merchant_id,
+        cause.actor,
+        "refund.reversed",
+        order.id,
+        amount=str(entry.amount),
+        reference=entry.reference,
+        reason=cause.reason,
+    )
+    return reversal
 
 
 def write_off(order: Order, cause: Cause) -> LedgerEntry:
