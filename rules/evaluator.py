@@ -294,6 +294,11 @@ class Program:
                 return block
         return None
 
+    def claim_pause(self, facts: OrderFacts) -> int:
+        """The days a customer's payment claim pauses the order's steps (its block's setting)."""
+        block = self._match(facts)
+        return block.settings.claim_pause if block else DEFAULT_CLAIM_PAUSE
+
     def match(self, facts: OrderFacts) -> MatchResult:
         reasons, found = {}, None
         for block in self._blocks:
