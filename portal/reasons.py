@@ -49,6 +49,19 @@ REFUSALS = {
     "not_a_charge": _l("%(kind)s is not a charge"),
     "paid_already": _l("the order is paid already"),
     "other_merchant": _l("the order is not this merchant's"),
+    "not_a_refund": _l("that is not a refund of this order"),
+    "refund_reversed_already": _l("the refund was reversed already"),
+    "refund_payee": _l("the payee must have 1 to 70 characters"),
+    "refund_remittance": _l("the remittance text must have 1 to 140 characters"),
+    "refund_iban": _l("the IBAN %(value)s is not valid: %(problem)s"),
+    "refund_iban_sepa": _l("the IBAN %(value)s is not in the SEPA area"),
+    "refund_bic": _l("the BIC %(value)s is not valid: it has 8 or 11 letters and digits"),
+    "refund_state": _l("the refund is %(state)s"),
+    "refund_none": _l("there is no open refund to export"),
+    "refund_currencies": _l("the refunds are in %(currencies)s: export one currency at a time"),
+    "refund_no_account": _l("there is no %(currency)s bank account to pay the refunds from"),
+    "refund_version": _l("%(version)s is not a SEPA version for refunds (%(versions)s)"),
+    "refund_schema": _l("the SEPA file does not pass its schema: %(detail)s"),
     "no_parts": _l("name at least one order"),
     "debit_not_payment": _l("a debit is not a payment: mark it “not for us”"),
     "parts_sum": _l(
@@ -235,6 +248,8 @@ def _value(key: str, value):
         return refusal_text(value)
     if key == "reason":  # a refusal's English text, read back from a stored reason
         return refusal_text(value)
+    if key == "problem":  # a checker's reason, an English msgid of the catalog (an IBAN's)
+        return _(value)
     if key in _WORDS:
         return stored_label(value)
     if key == "methods":
