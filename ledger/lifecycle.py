@@ -334,6 +334,10 @@ def _transition(
     order.updated_at = utcnow()  # always an UPDATE, so the version check always runs
     if after == Status.CANCELLED and before != Status.CANCELLED:
         order.cancelled_on = cause.today
+    if after == Status.PAID and order.payment_claimed_on is not None:
+        from ledger import claims  # the customer's claims (they use the commands here)
+
+        claims.settle_claims(order)
     if after not in OPEN_STATUSES:
         order.payment_claimed_on = None
         reason = notes.text(_WITHDRAWN[after])
