@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from ledger import digest, lifecycle, notes, outbox, scheduling, steps
+from ledger import claims, digest, lifecycle, notes, outbox, scheduling, steps
 from ledger.db import db
 from ledger.models import (
     OPEN_STATUSES,
@@ -107,6 +107,7 @@ def execute(
             committed(written)
         if progress:
             progress(summary.orders_examined, summary.orders_due)
+    claims.review(merchant, today)  # "I have paid" claims whose pause ended without the money
     digests = digest.write_digests(merchant, today, ctx.run_id)
     summary.messages_queued += len(digests)
     summary.problems = ctx.problems
