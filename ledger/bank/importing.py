@@ -15,7 +15,7 @@ from schwifty.exceptions import SchwiftyException
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from ledger import refusals
+from ledger import refunds, refusals
 from ledger.bank import accounts, matching
 from ledger.bank.read import read_bank_file
 from ledger.bank.statements import Statement, StatementError, Transaction
@@ -222,6 +222,7 @@ def import_file(
             if attempt == 2:
                 raise
 
+    refunds.mark_executed(merchant, new_ids)  # a refund's own debit: it is executed
     try:
         counts = matching.match_new(new_ids, actor, today)
     except Exception:  # noqa: BLE001 - stored and safe: the next dispatch matches them
