@@ -174,6 +174,7 @@ def reminder(
     history: "despite our reminder" only when an earlier reminder went out. One template per
     language (templates/mail/reminder.<lang>.jinja) gives both parts; Swiss German writes
     no ß, and money as the order's locale writes it."""
+    from ledger import customer_links
     from ledger.documents import locales, slips
 
     locale = locales.locale_for(order)
@@ -200,6 +201,7 @@ def reminder(
         "footer": footer(merchant),
         "logo": "logo" in inline,
         "qr": "qr" in inline,
+        "customer_link": customer_links.link_for(order),  # the customer page (no login)
     }
     name = f"mail/reminder.{lang}.jinja"
     body = _tidy(_mail_env(html=False).get_template(name).render(html=False, **context))
