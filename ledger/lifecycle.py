@@ -67,6 +67,7 @@ class Event(StrEnum):
     BLOCK = "block"
     UNBLOCK = "unblock"
     HAND_OVER = "hand_over"
+    RECALL = "recall"  # the collection case is taken back from the partner
     REFUND = "refund"
     REFUND_REVERSAL = "refund_reversal"  # a refund not paid out after all
     WRITE_OFF = "write_off"
@@ -104,6 +105,8 @@ def _table() -> dict[tuple[Status, Event], str]:
             Event.HAND_OVER,
             Status.IN_COLLECTION,
         ),
+        ((Status.IN_COLLECTION,), Event.RECALL, SETTLE),  # back into dunning (RECALLED_TO_OVERDUE)
+        ((Status.PAID, Status.WRITTEN_OFF), Event.RECALL, SAME),  # left collection already
         ((Status.PAID, Status.CANCELLED, Status.WRITTEN_OFF), Event.REFUND, SAME),
         (_EVERY_OPEN_AND_PAID, Event.REFUND_REVERSAL, SETTLE),  # the money counts again
         ((Status.CANCELLED, Status.WRITTEN_OFF), Event.REFUND_REVERSAL, SAME),
@@ -128,6 +131,9 @@ METHODS = {
     Event.CANCEL: (Method.PREPAYMENT,),
     Event.MARK_OVERDUE: (Method.INVOICE, Method.COD),
 }
+# A recalled order goes back into dunning: overdue for the methods that can be overdue, else
+# by its money (unpaid, partially paid).
+RECALLED_TO_OVERDUE = METHODS[Event.MARK_OVERDUE]
 # Events that act on the customer: refused once the customer's data is erased.
 NEEDS_CUSTOMER = frozenset({Event.REMIND, Event.STEP, Event.CLAIM_PAID})
 # Events a dunning block holds back.
@@ -324,8 +330,13 @@ def _transition(
     before = Status(order.status)
     target = TRANSITIONS[(before, event)]
     if target == SETTLE:
-        closed = before in (Status.CANCELLED, Status.WRITTEN_OFF)
-        after = _settled(order, Status.UNPAID if closed else before)
+        if event is Event.RECALL:
+            base = Status.OVERDUE if order.payment_method in RECALLED_TO_OVERDUE else Status.UNPAID
+        elif before in (Status.CANCELLED, Status.WRITTEN_OFF):
+            base = Status.UNPAID
+        else:
+            base = before
+        after = _settled(order, base)
     elif target == SAME:
         after = before
     else:
@@ -355,8 +366,15 @@ def refresh(order: Order, cause: Cause) -> None:
         scheduling.refresh_next_due(order)
 
 
-def queue_webhook(order: Order, name: str, cause: Cause, event: DunningEvent | None = None):
-    """The shop hears of the order's change, in the same transaction (the outbox)."""
+def queue_webhook(
+    order: Order,
+    name: str,
+    cause: Cause,
+    event: DunningEvent | None = None,
+    extra: dict | None = None,
+):
+    """The shop hears of the order's change, in the same transaction (the outbox). `extra`:
+    more top-level fields of the payload (a collection case)."""
     merchant = order.merchant or db.session.get(Merchant, order.merchant_id)
     if not merchant.webhook_url:
         return None
@@ -375,7 +393,7 @@ def queue_webhook(order: Order, name: str, cause: Cause, event: DunningEvent | N
         },
         "decided_on": cause.today.isoformat(),
         "rule" if cause.source == Source.RULE else "reason": cause.reason,
-    }
+    } | (extra or {})
     return outbox.add(
         order.merchant_id,
         "webhook",
@@ -761,6 +779,19 @@ def hand_over(order: Order, cause: Cause, event: DunningEvent | None = None):
         order.merchant_id, cause.actor, "collection.handed_over", order.id, reason=cause.reason
     )
     return webhook
+
+
+def recall(order: Order, cause: Cause) -> None:
+    """The collection case is taken back (ledger/collection.py): an order in collection goes
+    back into dunning (overdue, or unpaid / partially paid for a prepayment order); a paid or
+    written-off order keeps its status."""
+    order = _locked(order)
+    _check(order, Event.RECALL)
+    _transition(order, Event.RECALL, cause)
+    refresh(order, cause)
+    audit.record(
+        order.merchant_id, cause.actor, "collection.recalled", order.id, reason=cause.reason
+    )
 
 
 def refund(order: Order, amount: Decimal, cause: Cause, reference: str | None = None):

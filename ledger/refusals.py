@@ -91,6 +91,16 @@ TEXTS: dict[str, str] = {
     "not_a_pdf": "the file is not a PDF",
     "pdf_encrypted": "the PDF is encrypted",
     "pdf_empty": "the PDF has no pages",
+    # ledger.collection: debt collection cases
+    "no_collection_partner": "no collection partner is set in the settings",
+    "collection_open": "the order has an open collection case already",
+    "no_collection_case": "the order has no collection case",
+    "collection_closed": "the collection case is {status}",
+    "collection_backwards": "the collection case is {status} and cannot become {state}",
+    "collection_not_paid": (
+        "the order still has {amount} open: report partially_paid with the payment, or paid "
+        "with the payment that settles it"
+    ),
 }
 
 

@@ -94,6 +94,15 @@ REFUSALS = {
     "not_a_pdf": _l("the file is not a PDF"),
     "pdf_encrypted": _l("the PDF is encrypted"),
     "pdf_empty": _l("the PDF has no pages"),
+    "no_collection_partner": _l("no collection partner is set in the settings"),
+    "collection_open": _l("the order has an open collection case already"),
+    "no_collection_case": _l("the order has no collection case"),
+    "collection_closed": _l("the collection case is %(status)s"),
+    "collection_backwards": _l("the collection case is %(status)s and cannot become %(state)s"),
+    "collection_not_paid": _l(
+        "the order still has %(amount)s open: report partially_paid with the payment, or paid "
+        "with the payment that settles it"
+    ),
 }
 
 # The scorer's reasons for a suggestion (ledger.bank.scoring.REASONS).
