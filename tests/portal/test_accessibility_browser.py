@@ -114,6 +114,8 @@ def book(app):
             "rules version": "/rules/versions/2",
             "runs": "/runs",
             "outbox": "/outbox",
+            "letters": "/letters",
+            "print runs": "/print-runs",
             "audit log": "/audit",
             "team": "/users",
             "settings": "/settings",
