@@ -40,6 +40,7 @@ def init_portal(app: Flask) -> None:
         audit_page,
         auth,
         bank,
+        customer,
         dashboard,
         i18n,
         letters,
@@ -58,6 +59,7 @@ def init_portal(app: Flask) -> None:
     # Ahead of the CSRF check, which reads the form: the statement upload's own size limit.
     app.before_request(bank.limit_upload)
     app.before_request(settings.limit_upload)
+    customer.register(app)  # the customer page (no login; its upload limit) and claims' proofs
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

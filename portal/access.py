@@ -18,6 +18,8 @@ PUBLIC = {"static", "auth.login", "auth.logout", "api_docs.page"}
 # Used logged out (the links in invitation and reset mails, the login's code step); their
 # forms still carry the CSRF token.
 PUBLIC |= {"auth.two_factor", "password.invite", "password.forgot", "password.reset"}
+# The customer page behind the signed link in payment requests (portal/customer.py).
+PUBLIC |= {"customer.page", "customer.claim", "customer.refund_details"}
 PUBLIC_BLUEPRINTS = {"api"}
 
 ROUTES: dict[str, Action] = {
@@ -37,6 +39,7 @@ ROUTES: dict[str, Action] = {
     "orders.erase": Action.ERASE,
     "orders.export": Action.REPORTS,
     "orders.send_letter": Action.DUNNING,
+    "claims.proof": Action.VIEW,  # a customer's proof of payment, the merchant's own
     "letters.letter_list": Action.VIEW,
     "letters.letter_pdf": Action.VIEW,
     "letters.cancel": Action.DUNNING,
