@@ -305,6 +305,38 @@ def ledger_verify(merchant_name) -> None:
     click.echo("the books agree: every order's sums equal its ledger entries")
 
 
+@click.group("refunds")
+def refunds_group() -> None:
+    """Refunds paid out by SEPA credit transfer files."""
+
+
+@refunds_group.command("export")
+@click.option("--merchant", "merchant_name", required=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--version", "version", default="09", show_default=True, help="09 or 03 (pain.001.001.xx)"
+)
+@with_appcontext
+def refunds_export(merchant_name, out, version) -> None:
+    """Write the merchant's open refunds as one SEPA credit transfer file (the Refunds page's
+    Export for scripts); they are exported then. Exit 1, writing nothing, when refused."""
+    from ledger import refunds
+
+    merchant = _merchant(merchant_name)
+    try:
+        record = refunds.export(merchant, None, "cli", version)
+        Path(out).write_bytes(record.xml)
+        db.session.commit()
+    except refunds.RefundRefused as exc:
+        db.session.rollback()
+        click.echo(f"nothing exported: {exc}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"{out}: {record.count} refund(s), {record.total} from {record.account_iban} "
+        f"({record.pain_version})"
+    )
+
+
 def register_commands(app) -> None:
     from ledger.bank.cli import bank_group
     from ledger.documents.cli import letter_group
@@ -314,4 +346,5 @@ def register_commands(app) -> None:
 
     for command in (merchant_group, user_group, token_group, rules_group, ledger_group, bank_group):
         app.cli.add_command(command)
+    app.cli.add_command(refunds_group)
     app.cli.add_command(letter_group)

@@ -36,6 +36,11 @@ ROUTES: dict[str, Action] = {
     "orders.reactivate": Action.MONEY,
     "orders.refund": Action.MONEY,
     "orders.request_refund": Action.MONEY,
+    "refunds.create": Action.MONEY,
+    "refunds.cancel": Action.MONEY,
+    "refunds.refund_list": Action.VIEW,
+    "refunds.export": Action.MONEY,
+    "refunds.export_xml": Action.MONEY,  # every payee's bank details at once
     "orders.erase": Action.ERASE,
     "orders.export": Action.REPORTS,
     "orders.send_letter": Action.DUNNING,
