@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
+from ledger import bulk
 from ledger.db import db
 from ledger.models import EntryKind, LedgerEntry, Order, utcnow
 from ledger.money import ZERO
@@ -72,10 +73,10 @@ def post(
 
 
 def write_many(pending: list[LedgerEntry]) -> None:
-    """Insert the entries `post(..., into=…)` collected, by one executemany (one statement on
-    PostgreSQL, row by row on SQLite, whose RETURNING has no promised order), without the
-    ORM's unit of work; each entry gets its id. They stay out of the session: whoever needs
-    them as rows reads them back. Defaults are applied here (created_at), not by Core."""
+    """Insert the entries `post(..., into=…)` collected, in one go (ledger.bulk: COPY on
+    PostgreSQL, one executemany on SQLite), without the ORM's unit of work; each entry gets its
+    id. They stay out of the session: whoever needs them as rows reads them back. Defaults are
+    applied here (created_at)."""
     if not pending:
         return
     table = LedgerEntry.__table__
@@ -83,9 +84,9 @@ def write_many(pending: list[LedgerEntry]) -> None:
     now = utcnow()
     for entry in pending:
         entry.created_at = entry.created_at or now
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    rows = [{key: getattr(entry, key) for key in columns} for entry in pending]
-    ids = db.session.connection().execute(statement, rows).scalars().all()
+    ids = bulk.insert_rows(
+        table, [{key: getattr(entry, key) for key in columns} for entry in pending]
+    )
     for entry, entry_id in zip(pending, ids, strict=True):
         entry.id = entry_id
 

@@ -12,10 +12,10 @@ from datetime import date
 
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ledger import refunds, refusals
+from ledger import bulk, refunds, refusals
 from ledger.bank import accounts, matching
 from ledger.bank.read import read_bank_file
 from ledger.bank.statements import Statement, StatementError, Transaction
@@ -286,9 +286,9 @@ def _store(
             continue
         known.add(fp)  # the same booking twice in one file (a 052 and 053 glued together)
         rows.append(_row(merchant, account, record, tx, fp))
-    if rows:  # one executemany; RETURNING would bring the rows back one by one on SQLite
-        # render_nulls: one statement for all, not one per set of columns that have values
-        db.session.execute(insert(BankTransaction).execution_options(render_nulls=True), rows)
+    # all in one go (COPY on PostgreSQL); their ids read after: RETURNING would bring the rows
+    # back one by one on SQLite
+    bulk.insert_rows(BankTransaction.__table__, rows, ids=False)
     new_ids = list(
         db.session.scalars(
             select(BankTransaction.id)

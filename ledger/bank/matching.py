@@ -11,11 +11,11 @@ from datetime import date
 from decimal import Decimal
 from functools import partial
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ledger import lifecycle
+from ledger import bulk, lifecycle
 from ledger.bank import index, references, scoring
 from ledger.bank.statements import Transaction
 from ledger.db import db
@@ -112,9 +112,10 @@ class _BatchContext:
         self._written.update(row.id for row in decided)
         self.payments.finish()
         if self._assigned:
-            db.session.connection().execute(
-                insert(PaymentAssignment.__table__),
+            bulk.insert_rows(
+                PaymentAssignment.__table__,
                 [values | {"entry_id": entry.id} for values, entry in self._assigned],
+                ids=False,
             )
         self._assigned = []
 

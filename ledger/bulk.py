@@ -1,0 +1,97 @@
+"""Many new rows of one table in one go, in the session's transaction: what the bank import and
+the matcher's payment batches write (thousands of transactions, ledger entries, assignments).
+
+PostgreSQL: the ids are taken from the table's sequence in one query and the rows sent by COPY
+(no statement per row, no RETURNING), through the session's own connection, so they commit or
+roll back with everything else. SQLite (in-process, no round trips): one INSERT executemany,
+with RETURNING row by row when the ids are wanted. Either way each row gets what a Core INSERT
+would give it: the column's Python default where the row has no value, and the same bound value
+(the type's bind processing); a failure raises SQLAlchemy's exception (IntegrityError, …)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Table, insert, text
+from sqlalchemy.exc import DBAPIError
+
+from ledger.db import db
+
+
+def insert_rows(table: Table, rows: list[dict], *, ids: bool = True) -> list[int]:
+    """Insert the rows (column key -> value; the same keys in every row); returns their new ids
+    in the rows' order (ascending, as one INSERT of them would), or [] when `ids` is false."""
+    if not rows:
+        return []
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        return _insert(connection, table, rows, ids)
+    return _copy(connection, table, rows, ids)
+
+
+def _insert(connection, table: Table, rows: list[dict], ids: bool) -> list[int]:
+    if not ids:
+        connection.execute(insert(table), rows)
+        return []
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return list(connection.execute(statement, rows).scalars())
+
+
+def _copy(connection, table: Table, rows: list[dict], ids: bool) -> list[int]:
+    from psycopg import Error, sql
+
+    dialect = connection.dialect
+    keys = list(rows[0])
+    defaults = [
+        column
+        for column in table.columns
+        if column.key not in keys and column.default is not None and not column.primary_key
+    ]
+    new_ids: list[int] = []
+    if ids:
+        new_ids = sorted(
+            connection.execute(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id'))"
+                    " FROM generate_series(1, :n)"
+                ),
+                {"table": _name(table), "n": len(rows)},
+            ).scalars()
+        )
+    columns = [table.c[key] for key in keys] + defaults
+    if ids:
+        columns.insert(0, table.c.id)
+    processors = [column.type._cached_bind_processor(dialect) for column in columns]
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(*_name(table).split(".")),
+        sql.SQL(", ").join(sql.Identifier(column.name) for column in columns),
+    )
+    default_values = [_default(column) for column in defaults]
+    raw = connection.connection.dbapi_connection
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for n, row in enumerate(rows):
+                values = [row[key] for key in keys] + [value() for value in default_values]
+                if ids:
+                    values.insert(0, new_ids[n])
+                copy.write_row(
+                    [
+                        value if process is None else process(value)
+                        for value, process in zip(values, processors, strict=True)
+                    ]
+                )
+    except Error as exc:
+        raise DBAPIError.instance(statement.as_string(raw), None, exc, Error) from exc
+    return new_ids
+
+
+def _name(table: Table) -> str:
+    return f"{table.schema}.{table.name}" if table.schema else table.name
+
+
+def _default(column):
+    """A function giving the column's Python default (a scalar, or a callable as Core calls it)."""
+    default = column.default
+    if default.is_callable:
+        return lambda: default.arg(None)
+    if default.is_scalar:
+        return lambda: default.arg
+    raise ValueError(f"{column} has a default bulk.insert_rows cannot compute")

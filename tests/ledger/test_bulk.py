@@ -1,0 +1,122 @@
+"""ledger.bulk.insert_rows: many rows in one go (COPY on PostgreSQL, one INSERT on SQLite), each
+with the id, defaults and values a Core INSERT would give it, in the session's transaction."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from ledger import bulk
+from ledger.db import db
+from ledger.models import AuditEntry, BankAccount, BankImport, BankTransaction, LedgerEntry
+
+
+def _entry(order, n: int, **fields) -> dict:
+    return {
+        "merchant_id": order.merchant_id,
+        "order_id": order.id,
+        "kind": "payment",
+        "amount": Decimal(f"{n}.10"),
+        "currency": "EUR",
+        "booked_on": date(2026, 10, 1),
+        "source": "bank",
+        "reference": f"bulk:{n}",
+        "note": 'Zahlung "AK-1"\tmit\\Tab und\nZeile' if n == 2 else None,
+        "reverses_id": None,
+        "event_id": None,
+        "actor": "test",
+    } | fields
+
+
+def test_the_ids_come_back_in_the_rows_order_and_each_row_is_stored(card_merchant, add_order):
+    order = add_order(card_merchant, "AK-1")
+    db.session.commit()
+    table = LedgerEntry.__table__
+    before = db.session.connection().execute(insert(table).returning(table.c.id), _entry(order, 0))
+    first = before.scalar_one()
+    ids = bulk.insert_rows(table, [_entry(order, n) for n in range(1, 6)])
+    after = db.session.connection().execute(insert(table).returning(table.c.id), _entry(order, 9))
+    assert ids == sorted(ids) and len(set(ids)) == 5 and first < ids[0]
+    assert after.scalar_one() > ids[-1]  # the sequence moved past them
+    db.session.commit()
+    stored = {
+        e.id: e for e in db.session.scalars(select(LedgerEntry).where(LedgerEntry.id.in_(ids)))
+    }
+    assert [stored[i].reference for i in ids] == [f"bulk:{n}" for n in range(1, 6)]
+    assert [stored[i].amount for i in ids] == [Decimal(f"{n}.10") for n in range(1, 6)]
+    assert stored[ids[1]].note == 'Zahlung "AK-1"\tmit\\Tab und\nZeile'
+    assert stored[ids[0]].note is None
+    assert all(stored[i].created_at is not None for i in ids)  # the column's Python default
+
+
+def test_json_and_defaults_as_an_insert_gives_them(card_merchant):
+    ids = bulk.insert_rows(
+        AuditEntry.__table__,
+        [
+            {"merchant_id": card_merchant.id, "order_id": None, "actor": "t", "action": "a.b",
+             "detail": {"amount": "1.00", "names": ["Müller", None]}},
+            {"merchant_id": card_merchant.id, "order_id": None, "actor": "t", "action": "a.c",
+             "detail": {}},
+        ],
+        ids=False,
+    )  # fmt: skip
+    assert ids == []
+    db.session.commit()
+    found = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(a.action, a.detail) for a in found[-2:]] == [
+        ("a.b", {"amount": "1.00", "names": ["Müller", None]}),
+        ("a.c", {}),
+    ]
+    assert all(a.created_at is not None for a in found[-2:])
+
+
+def _transaction(merchant, account, record, fingerprint: str) -> dict:
+    return {
+        "merchant_id": merchant.id,
+        "account_id": account.id,
+        "import_id": record.id,
+        "fingerprint": fingerprint,
+        "booking_date": date(2026, 10, 1),
+        "amount": Decimal("80.00"),
+        "currency": "EUR",
+        "credit": True,
+        "remittance": "AK-1",
+        "raw": {"AcctSvcrRef": fingerprint},
+    }
+
+
+def test_a_duplicate_raises_integrity_error_and_nothing_stays(card_merchant):
+    from ledger.bank import accounts
+
+    account = accounts.add_account(card_merchant, "DE89370400440532013000")
+    record = BankImport(
+        merchant_id=card_merchant.id, filename="f", format="camt", sha256="0", way="cli", actor="t"
+    )
+    db.session.add(record)
+    db.session.commit()
+    table = BankTransaction.__table__
+    ids = bulk.insert_rows(table, [_transaction(card_merchant, account, record, "fp-1")])
+    db.session.commit()
+    stored = db.session.get(BankTransaction, ids[0])
+    # the columns the rows left out get their Python defaults, as in an INSERT
+    assert (stored.state, stored.suggestions, stored.reversal, stored.raw) == (
+        "unmatched",
+        [],
+        False,
+        {"AcctSvcrRef": "fp-1"},
+    )
+    rows = [_transaction(card_merchant, account, record, fp) for fp in ("fp-2", "fp-1")]
+    with pytest.raises(IntegrityError):
+        bulk.insert_rows(table, rows)
+    db.session.rollback()
+    stored = db.session.scalars(select(BankTransaction.fingerprint)).all()
+    assert stored == ["fp-1"]
+    assert db.session.get(BankAccount, account.id) is not None  # the session works on
+
+
+def test_no_rows_send_nothing(ctx):
+    assert bulk.insert_rows(LedgerEntry.__table__, []) == []
