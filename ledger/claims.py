@@ -141,12 +141,7 @@ def claim(
     db.session.flush()
     if updated:
         audit.record(
-            order.merchant_id,
-            actor,
-            "claim.updated",
-            order.id,
-            paid_on=paid_on.isoformat(),
-            proof=found.proof_type,
+            order.merchant_id, actor, "claim.updated", order.id, paid_on=paid_on.isoformat()
         )
     _notify_team(order, merchant, found)
     return found
@@ -224,7 +219,12 @@ def _notify_team(order: Order, merchant: Merchant, found: PaymentClaim) -> None:
 def _close(found: PaymentClaim, state: str, actor: str = "system") -> None:
     found.state = state
     found.closed_at = utcnow()
-    audit.record(found.merchant_id, actor, "claim.closed", found.order_id, state=state)
+    audit.record(
+        found.merchant_id,
+        actor,
+        "claim.received" if state == RECEIVED else "claim.not_received",
+        found.order_id,
+    )
 
 
 def settle_claims(order: Order) -> None:

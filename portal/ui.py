@@ -143,6 +143,7 @@ LABELS = {
     "letter": _l("letter"),
     "reminder": _l("reminder"),
     "accounting_digest": _l("accounting digest"),
+    "claim_notice": _l("payment claim notice"),
     # letters (ledger.models.LetterState, its kinds) and print runs (PrintRunState)
     "payment_info": _l("payment information"),
     "cancellation": _l("cancellation"),
@@ -199,6 +200,9 @@ LABELS = {
     "order.updated": _l("order.updated"),
     "order.written_off": _l("order.written off"),
     "payment.claimed": _l("payment.claimed"),
+    "claim.updated": _l("claim.updated"),
+    "claim.received": _l("claim.received"),
+    "claim.not_received": _l("claim.not received"),
     "payment.recorded": _l("payment.recorded"),
     "payment.refunded": _l("payment.refunded"),
     "payment.reversed": _l("payment.reversed"),
