@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import rules
-from ledger import interest, lifecycle, notes, outbox
+from ledger import collection, interest, lifecycle, notes, outbox
 from ledger.db import db
 from ledger.messages import reminder
 from ledger.models import DunningEvent, EntryKind, LedgerEntry, Merchant, Order, Source
@@ -156,9 +156,17 @@ def _release_reservation(a: _Applying, action) -> None:
 
 
 def _hand_over(a: _Applying, action) -> None:
+    """A collection case to the merchant's partner (ledger.collection), once: an order in
+    collection or with an open case is not handed over again; without a partner set, the run
+    says so and the order stays where it is."""
     event = a.event("hand_over_to_collection")
-    if lifecycle.why_not(a.order, lifecycle.Event.HAND_OVER) is None:
-        a.messages += lifecycle.hand_over(a.order, a.cause, event) is not None
+    reason = collection.why_not_hand_over(a.order)
+    if reason is None:
+        collection.hand_over(a.order, a.cause, event=event)
+        if a.ctx.merchant.webhook_url:  # order.handed_over_to_collection, collection.handed_over
+            a.messages += 2
+    elif reason.code in ("no_collection_partner", "collection_open"):
+        a.ctx.problems.append(f"{a.order.number}: not handed over to collection: {reason}")
 
 
 def _charge_interest(a: _Applying, action: rules.ChargeInterest) -> None:
