@@ -125,6 +125,10 @@ LABELS = {
     "discount": _l("discount"),
     "write_off": _l("write off"),
     "refund": _l("refund"),
+    # refunds paid out by SEPA file (ledger.models.RefundState; "open", "cancelled" elsewhere)
+    "awaiting_details": _l("awaiting bank details"),
+    "exported": _l("exported"),
+    "executed": _l("executed"),
     # bank transaction states (ledger.models.TransactionState; "refund" is above)
     "new": _l("new"),
     "matched": _l("matched"),
@@ -207,6 +211,12 @@ LABELS = {
     "payment.refunded": _l("payment.refunded"),
     "payment.reversed": _l("payment.reversed"),
     "refund.requested": _l("refund.requested"),
+    "refund.created": _l("refund.created"),
+    "refund.details_given": _l("refund.details given"),
+    "refund.cancelled": _l("refund.cancelled"),
+    "refund.reversed": _l("refund.reversed"),
+    "refund.exported": _l("refund.exported"),
+    "refund.executed": _l("refund.executed"),
     "rules.activated": _l("rules.activated"),
     "rules.saved": _l("rules.saved"),
     "settings.changed": _l("settings.changed"),
