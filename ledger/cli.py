@@ -60,6 +60,7 @@ UPDATE_OPTIONS = {
     "payment-days": "payment_days",
     "discount-percent": "discount_percent",
     "discount-days": "discount_days",
+    "collection-partner": "collection_partner",
     "payment-tolerance": "payment_tolerance",
     "webhook-url": "webhook_url",
     "shop-url": "shop_url",

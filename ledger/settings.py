@@ -306,6 +306,7 @@ PARSERS = {
     "payment_days": _whole(0, MAX_PAYMENT_DAYS),
     "discount_percent": _percent,
     "discount_days": _whole(0, MAX_PAYMENT_DAYS),
+    "collection_partner": _text(120),  # ledger.collection: whom orders are handed over to
     "payment_tolerance": _tolerance,
     "short_payment_write_off": _flag,
     "ignore_keywords": _keywords,
@@ -333,7 +334,7 @@ SECTIONS = {
         "team_email",
         "attach_reminder_pdf",
     ),
-    "terms": ("payment_days", "discount_percent", "discount_days"),
+    "terms": ("payment_days", "discount_percent", "discount_days", "collection_partner"),
     "matching": ("payment_tolerance", "short_payment_write_off", "ignore_keywords"),
     "webhook": ("webhook_url",),
     "shop": ("shop_url",),

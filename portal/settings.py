@@ -46,6 +46,7 @@ LABELS = {
     "payment_days": _l("Net days"),
     "discount_percent": _l("Skonto percentage"),
     "discount_days": _l("Skonto days"),
+    "collection_partner": _l("Collection partner"),
     "payment_tolerance": _l("Payment tolerance"),
     "short_payment_write_off": _l("Write off the small rest"),
     "ignore_keywords": _l("Ignore transfers with these words"),
