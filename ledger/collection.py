@@ -30,7 +30,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, PlainValidator, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+    model_validator,
+)
 from sqlalchemy import select
 
 from ledger import audit, lifecycle, schemas
@@ -432,3 +439,52 @@ def update_from_partner(
     )
     db.session.flush()
     return case, True
+
+
+# --- the API's answer ---------------------------------------------------------------------
+
+
+class CollectionAmountsOut(BaseModel):
+    model_config = ConfigDict(title="CollectionAmounts")
+
+    principal: str
+    fees: str
+    interest: str
+    paid_before: str = Field(description="Payments and credits before the hand-over.")
+    handed_over: str = Field(description="The open amount handed over.")
+    recovered: str = Field(description="The partner's payments booked on the order.")
+    partner_fees: str = Field(description="The partner's fees as it last reported them.")
+
+
+class CollectionCaseOut(BaseModel):
+    """The order's collection case after the report, and the order's status and open amount."""
+
+    model_config = ConfigDict(title="CollectionCase")
+
+    order: str = Field(description="The order's number.")
+    file_number: str = Field(description="Our file number of the case.")
+    partner: str
+    partner_file_number: str | None
+    status: str
+    currency: str
+    amounts: CollectionAmountsOut
+    order_status: str
+    open_amount: str
+    duplicate: bool = Field(description="The same report came before: nothing was stored.")
+
+
+def answer_json(case: CollectionCase, order: Order, stored: bool) -> dict:
+    """The API's answer to a report (CollectionCaseOut)."""
+    sent = case_json(case, order)
+    return {
+        "order": order.number,
+        "file_number": case.file_number,
+        "partner": case.partner,
+        "partner_file_number": case.partner_file_number,
+        "status": case.status,
+        "currency": case.currency,
+        "amounts": sent["amounts"],
+        "order_status": str(order.status),
+        "open_amount": str(order.statement.open),
+        "duplicate": not stored,
+    }

@@ -11,7 +11,7 @@ from flask import Blueprint, g, jsonify, request
 from pydantic.json_schema import models_json_schema
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ledger import accounts, dashboard, idempotency, lifecycle, orders, schemas
+from ledger import accounts, collection, dashboard, idempotency, lifecycle, orders, schemas
 from ledger.bank import accounts as bank_accounts
 from ledger.bank import importing
 from ledger.clock import today_for
@@ -323,12 +323,47 @@ def upload_invoice(number: str):
     return jsonify(invoice_json(order, invoice)), 201
 
 
+@bp.post("/orders/<number>/collection")
+@token_required
+def collection_report(number: str):
+    """The collection partner's report on the order's debt collection case.
+
+    The status moves only forward (accepted, in_progress, payment_plan or partially_paid,
+    uncollectible, paid or closed); `paid` needs the order paid, with the report's payment if
+    need be, and closes the case, as `closed` does. A payment is booked on the order (source
+    collection) once per reference; the same report again is answered with duplicate true and
+    stores nothing. The fees are the partner's total so far, kept, not booked."""
+    if (refused := _unknown_number(number)) is not None:
+        return refused
+    order = orders.find_order(g.merchant.id, number)
+    if order is None:
+        db.session.rollback()
+        return _problem(404, f"no order {number!r}")
+    try:
+        report = collection.parse_update(_json_body())
+    except orders.ValidationError as exc:
+        db.session.rollback()
+        return _problem(422, "invalid collection report", exc.errors)
+    today = today_for(g.merchant)
+
+    def unit():
+        case, stored = collection.update_from_partner(order, report, "api", today)
+        return collection.answer_json(case, order, stored)
+
+    try:
+        body = lifecycle.retrying(unit)
+    except Refused as exc:
+        return _problem(409, f"collection report refused: {exc}")
+    return jsonify(body), 200
+
+
 # --- the contract: OpenAPI 3.1 from ledger/schemas.py's models --------------------------------
 
 _ERRORS = {
     401: "Missing or invalid bearer token.",
     404: "No order with this number for this merchant.",
-    409: "The order's state refuses the payment.",
+    409: "The order's state refuses it (a payment; a collection report: no case, a closed "
+    "case, a status going back, paid without the money).",
     413: f"The body is larger than {schemas.MAX_BODY_BYTES} bytes (a statement file: "
     f"{importing.MAX_BYTES} bytes, an invoice PDF: {invoices.MAX_BYTES} bytes); nothing stored.",
     415: "Not a PDF upload: send application/pdf, or multipart/form-data with 'file'.",
@@ -445,6 +480,19 @@ _OPERATIONS = [
         {201: ("Stored (replacing the invoice before).", schemas.InvoiceOut)},
         [_NUMBER_PARAMETER],
     ),
+    (
+        "/api/v1/orders/{number}/collection",
+        "post",
+        collection_report,
+        collection.CollectionUpdateIn,
+        {
+            200: (
+                "The case after the report (or the same report before).",
+                collection.CollectionCaseOut,
+            )
+        },
+        [_NUMBER_PARAMETER],
+    ),
 ]
 _REFUSALS = {"post": (401, 413, 422), "get": (401, 404)}
 
@@ -460,6 +508,8 @@ _MODES = {
     schemas.BankAccountOut: "serialization",
     schemas.ImportSummaryOut: "serialization",
     schemas.InvoiceOut: "serialization",
+    collection.CollectionUpdateIn: "validation",
+    collection.CollectionCaseOut: "serialization",
 }
 
 
@@ -485,7 +535,8 @@ def openapi_document() -> dict:
             str(status): {"description": text, "content": content(model)}
             for status, (text, model) in sorted(answers.items())
         }
-        refusals = _REFUSALS[method] + ((404, 409) if path.endswith("/payments") else ())
+        refused = (404, 409) if path.endswith(("/payments", "/collection")) else ()
+        refusals = _REFUSALS[method] + refused
         if path.endswith("/invoice"):
             refusals += (404, 415)
         if method == "get" and "{number}" not in path:
