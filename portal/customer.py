@@ -20,7 +20,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ledger import claims, clock, customer_links, lifecycle, messages, throttle
+from ledger import claims, clock, customer_links, lifecycle, messages, refunds, throttle
 from ledger.db import db
 from ledger.documents import locales, slips
 from ledger.models import Merchant, Order, PaymentClaim
@@ -80,7 +80,11 @@ WORDS: dict[str, dict[str, str]] = {
         "proof_too_big": "Die Datei ist zu groß: höchstens 5 MB.",
         "proof_type": "Die Datei ist kein PDF, JPEG oder PNG.",
         "order_closed": "Für diese Bestellung ist nichts mehr offen.",
-        "refund_invalid": "Bitte prüfen Sie die Angaben: {reason}",
+        "refund_payee": "Bitte geben Sie den Kontoinhaber an (höchstens 70 Zeichen).",
+        "refund_iban": "Diese IBAN ist nicht gültig.",
+        "refund_iban_sepa": "Diese IBAN liegt nicht im SEPA-Raum.",
+        "refund_bic": "Dieser BIC ist nicht gültig.",
+        "refund_state": "Die Bankverbindung für diese Erstattung liegt uns bereits vor.",
         "nothing_stored": "Es wurde nichts gespeichert.",
         "forged_title": "Link ungültig",
         "forged": "Dieser Link ist ungültig. Bitte verwenden Sie den Link aus unserer "
@@ -139,7 +143,11 @@ WORDS: dict[str, dict[str, str]] = {
         "proof_too_big": "The file is too big: at most 5 MB.",
         "proof_type": "The file is not a PDF, JPEG or PNG.",
         "order_closed": "Nothing is open for this order any more.",
-        "refund_invalid": "Please check the details: {reason}",
+        "refund_payee": "Please give the account holder (at most 70 characters).",
+        "refund_iban": "This IBAN is not valid.",
+        "refund_iban_sepa": "This IBAN is not in the SEPA area.",
+        "refund_bic": "This BIC is not valid.",
+        "refund_state": "We have the bank details for this refund already.",
         "nothing_stored": "Nothing was stored.",
         "forged_title": "Link not valid",
         "forged": "This link is not valid. Please use the link in our latest message.",
@@ -194,7 +202,11 @@ WORDS: dict[str, dict[str, str]] = {
         "proof_too_big": "Le fichier est trop volumineux : 5 Mo au plus.",
         "proof_type": "Le fichier n'est ni un PDF, ni un JPEG, ni un PNG.",
         "order_closed": "Plus rien n'est dû pour cette commande.",
-        "refund_invalid": "Veuillez vérifier les données : {reason}",
+        "refund_payee": "Veuillez indiquer le titulaire du compte (70 caractères au plus).",
+        "refund_iban": "Cet IBAN n'est pas valable.",
+        "refund_iban_sepa": "Cet IBAN n'est pas dans la zone SEPA.",
+        "refund_bic": "Ce BIC n'est pas valable.",
+        "refund_state": "Nous avons déjà les coordonnées bancaires pour ce remboursement.",
         "nothing_stored": "Rien n'a été enregistré.",
         "forged_title": "Lien non valable",
         "forged": "Ce lien n'est pas valable. Veuillez utiliser le lien de notre dernier message.",
@@ -250,7 +262,11 @@ WORDS: dict[str, dict[str, str]] = {
         "proof_too_big": "Il file è troppo grande: al massimo 5 MB.",
         "proof_type": "Il file non è un PDF, JPEG o PNG.",
         "order_closed": "Per questo ordine non c'è più nulla di aperto.",
-        "refund_invalid": "Controlli i dati: {reason}",
+        "refund_payee": "Indichi l'intestatario del conto (al massimo 70 caratteri).",
+        "refund_iban": "Questo IBAN non è valido.",
+        "refund_iban_sepa": "Questo IBAN non è nell'area SEPA.",
+        "refund_bic": "Questo BIC non è valido.",
+        "refund_state": "Abbiamo già le coordinate bancarie per questo rimborso.",
         "nothing_stored": "Non è stato salvato nulla.",
         "forged_title": "Link non valido",
         "forged": "Questo link non è valido. Usi il link del nostro ultimo messaggio.",
@@ -409,21 +425,18 @@ def refund_details(token: str):
     refund = customer_links.refund_awaiting_details(order)
     if refund is None:
         return _plain(410, locales.locale_for(order), "expired_title", "closed")
-    try:
-        from ledger import refunds  # helper E's module: the refund's payee and account
-    except ImportError:  # pragma: no cover - not there yet
-        abort(404)
     form = request.form
     iban, bic = form.get("iban", "")[:64], form.get("bic", "")[:16]
     payee = form.get("payee", "")[:140]
     try:
-        lifecycle.retrying(lambda: refunds.give_details(refund, iban, bic, payee))
-    except ValueError as exc:
+        lifecycle.retrying(lambda: refunds.give_details(refund, iban, bic, payee, claims.CUSTOMER))
+    except refunds.RefundRefused as exc:
         db.session.rollback()
         words = words_for(locales.locale_for(order))
-        text = words["refund_invalid"].format(reason=exc) + " " + words["nothing_stored"]
+        text = words.get(exc.code, words["refund_state"]) + " " + words["nothing_stored"]
+        field = exc.field if exc.field in ("payee", "iban", "bic") else "refund"
         values = {"iban": iban, "bic": bic, "payee": payee}
-        return _render(order, token, 422, errors={"refund": text}, form=values)
+        return _render(order, token, 422, errors={field: text}, form=values)
     return redirect(url_for("customer.page", token=token, done="refund"), 303)
 
 
