@@ -442,6 +442,21 @@ def _count_statements(engine) -> Counter:
 
     event.listen(engine, "before_cursor_execute", count)
     event.listen(engine, "after_cursor_execute", took)
+
+    from ledger import bulk  # its COPY goes to the driver's connection, past the events
+
+    copy = bulk._copy
+
+    def copied(connection, table, rows, ids):
+        verb = f"COPY {table.name}"
+        counts[verb] += 1
+        start = time.perf_counter()
+        try:
+            return copy(connection, table, rows, ids)
+        finally:
+            SECONDS[verb] += time.perf_counter() - start  # with the ids' SELECT nextval
+
+    bulk._copy = copied
     return counts
 
 

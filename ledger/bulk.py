@@ -10,7 +10,7 @@ would give it: the column's Python default where the row has no value, and the s
 
 from __future__ import annotations
 
-from sqlalchemy import Table, insert, text
+from sqlalchemy import Table, and_, bindparam, insert, text
 from sqlalchemy.exc import DBAPIError
 
 from ledger.db import db
@@ -81,6 +81,64 @@ def _copy(connection, table: Table, rows: list[dict], ids: bool) -> list[int]:
     except Error as exc:
         raise DBAPIError.instance(statement.as_string(raw), None, exc, Error) from exc
     return new_ids
+
+
+UPDATE_PARAMETERS = 30_000  # values per UPDATE … FROM (VALUES …) (PostgreSQL takes 65 535)
+
+
+def update_rows(table: Table, rows: list[dict], *, where: tuple[str, ...], bump: str | None = None):
+    """Write each row's columns to the table's row whose `where` columns equal the row's (the
+    same keys in every row); `bump`: a column raised by one as well (a version). Returns how
+    many rows were written: fewer than given when a `where` found none (a version check).
+    PostgreSQL: one UPDATE … FROM (VALUES …) for all; SQLite: one UPDATE executemany."""
+    if not rows:
+        return 0
+    connection = db.session.connection()
+    keys = list(rows[0])
+    changed = [key for key in keys if key not in where]
+    if connection.dialect.name != "postgresql":
+        statement = (
+            table.update()
+            .where(and_(*(table.c[key] == bindparam(f"w_{key}") for key in where)))
+            .values({key: bindparam(key) for key in changed})
+        )
+        if bump:
+            statement = statement.values({bump: table.c[bump] + 1})
+        renamed = [{f"w_{k}" if k in where else k: v for k, v in row.items()} for row in rows]
+        return connection.execute(statement, renamed).rowcount
+    dialect = connection.dialect
+    columns = [table.c[key] for key in keys]
+    processors = [column.type._cached_bind_processor(dialect) for column in columns]
+    types = [column.type.compile(dialect=dialect) for column in columns]
+    name = _name(table)
+    assignments = [
+        f'"{column.name}" = v."{column.name}"' for column in columns if column.key in changed
+    ]
+    if bump:
+        assignments.append(f'"{table.c[bump].name}" = {name}."{table.c[bump].name}" + 1')
+    matches = " AND ".join(
+        f'{name}."{table.c[key].name}" = v."{table.c[key].name}"' for key in where
+    )
+    names = ", ".join(f'"{column.name}"' for column in columns)
+    written = 0
+    step = max(1, UPDATE_PARAMETERS // len(keys))
+    for start in range(0, len(rows), step):
+        chunk = rows[start : start + step]
+        params, lines = {}, []
+        for n, row in enumerate(chunk):
+            cells = []
+            for c, (key, process, type_) in enumerate(zip(keys, processors, types, strict=True)):
+                value = row[key]
+                params[f"p{n}_{c}"] = value if process is None else process(value)
+                # the first line's casts type the VALUES columns (a NULL alone would be text)
+                cells.append(f"CAST(:p{n}_{c} AS {type_})" if n == 0 else f":p{n}_{c}")
+            lines.append(f"({', '.join(cells)})")
+        statement = (
+            f"UPDATE {name} SET {', '.join(assignments)}"
+            f" FROM (VALUES {', '.join(lines)}) AS v ({names}) WHERE {matches}"
+        )
+        written += connection.execute(text(statement), params).rowcount
+    return written
 
 
 def _name(table: Table) -> str:

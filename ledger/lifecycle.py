@@ -27,15 +27,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TypeVar
 
-from sqlalchemy import bindparam, select
 from sqlalchemy import event as sa_event
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from ledger import audit, digest, entries, notes, outbox, refusals, scheduling
+from ledger import audit, bulk, digest, entries, notes, outbox, refusals, scheduling
 from ledger.db import db
 from ledger.models import (
     OPEN_STATUSES,
@@ -614,11 +614,13 @@ class PaymentBatch:
 
 
 def write_orders(orders: list[Order]) -> None:
-    """Write the orders' changed columns now, one UPDATE statement (executemany) per set of
-    changed columns, where the ORM sends one statement per versioned row (a round trip each
-    on PostgreSQL). The same version check: `WHERE id = :id AND version = :read`, and a row
-    changed since it was read raises StaleDataError (`retrying` runs the unit again). The
-    session then holds the written values as committed, so its flush skips these orders."""
+    """Write the orders' changed columns now, one statement per set of changed columns
+    (ledger.bulk.update_rows: an UPDATE … FROM (VALUES …) on PostgreSQL, an executemany on
+    SQLite), where the ORM sends one statement per versioned row (a round trip each on
+    PostgreSQL). The same version check: each row written only `WHERE id = :id AND version =
+    :read`, and a row changed since it was read raises StaleDataError (`retrying` runs the unit
+    again). The session then holds the written values as committed, so its flush skips these
+    orders."""
     columns = {attr.key for attr in Order.__mapper__.column_attrs} - {"version"}
     groups: dict[tuple[str, ...], list[Order]] = {}
     for order in orders:
@@ -632,21 +634,13 @@ def write_orders(orders: list[Order]) -> None:
             changed.append("updated_at")
         if changed:
             groups.setdefault(tuple(changed), []).append(order)
-    table = Order.__table__
-    connection = db.session.connection()  # not session.execute: no autoflush of these rows
     for changed, group in groups.items():
-        statement = (
-            table.update()
-            .where(table.c.id == bindparam("w_id"), table.c.version == bindparam("w_version"))
-            .values({key: bindparam(key) for key in changed})
-            .values(version=table.c.version + 1)
-        )
         rows = [
-            {"w_id": order.id, "w_version": order.version}
+            {"id": order.id, "version": order.version}
             | {key: getattr(order, key) for key in changed}
             for order in group
         ]
-        written = connection.execute(statement, rows).rowcount
+        written = bulk.update_rows(Order.__table__, rows, where=("id", "version"), bump="version")
         if written != len(group):
             raise StaleDataError(
                 f"{len(group) - written} of {len(group)} orders changed since they were read"

@@ -12,7 +12,14 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger import bulk
 from ledger.db import db
-from ledger.models import AuditEntry, BankAccount, BankImport, BankTransaction, LedgerEntry
+from ledger.models import (
+    AuditEntry,
+    BankAccount,
+    BankImport,
+    BankTransaction,
+    LedgerEntry,
+    Order,
+)
 
 
 def _entry(order, n: int, **fields) -> dict:
@@ -120,3 +127,34 @@ def test_a_duplicate_raises_integrity_error_and_nothing_stays(card_merchant):
 
 def test_no_rows_send_nothing(ctx):
     assert bulk.insert_rows(LedgerEntry.__table__, []) == []
+
+
+def test_update_rows_writes_where_the_version_still_fits(card_merchant, add_order, monkeypatch):
+    orders = [add_order(card_merchant, f"AK-{n}") for n in range(1, 6)]
+    db.session.commit()
+    read = {o.id: o.version for o in orders}
+    db.session.execute(
+        Order.__table__.update().where(Order.id == orders[1].id).values(version=Order.version + 1)
+    )  # someone else wrote the second one meanwhile
+    monkeypatch.setattr(bulk, "UPDATE_PARAMETERS", 10)  # two rows a statement: three statements
+    rows = [
+        {"id": o.id, "version": read[o.id], "status": "paid", "paid_total": Decimal("80.00"),
+         "next_due_on": None, "tags": ["bezahlt"], "payment_claimed_on": date(2026, 10, n)}
+        for n, o in enumerate(orders, start=1)
+    ]  # fmt: skip
+    written = bulk.update_rows(Order.__table__, rows, where=("id", "version"), bump="version")
+    assert written == 4
+    db.session.commit()
+    db.session.expire_all()
+    for n, order in enumerate(orders, start=1):
+        if n == 2:
+            assert (order.status, order.version) == ("unpaid", read[order.id] + 1)
+            continue
+        assert (order.status, order.paid_total, order.next_due_on, order.tags) == (
+            "paid",
+            Decimal("80.00"),
+            None,
+            ["bezahlt"],
+        )
+        assert (order.payment_claimed_on, order.version) == (date(2026, 10, n), read[order.id] + 1)
+    assert bulk.update_rows(Order.__table__, [], where=("id",)) == 0
