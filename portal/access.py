@@ -45,6 +45,9 @@ ROUTES: dict[str, Action] = {
     "orders.export": Action.REPORTS,
     "orders.send_letter": Action.DUNNING,
     "claims.proof": Action.VIEW,  # a customer's proof of payment, the merchant's own
+    "collection.hand_over": Action.MONEY,  # a claim handed to a third party
+    "collection.recall": Action.MONEY,
+    "collection.details": Action.VIEW,
     "letters.letter_list": Action.VIEW,
     "letters.letter_pdf": Action.VIEW,
     "letters.cancel": Action.DUNNING,
