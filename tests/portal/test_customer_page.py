@@ -200,7 +200,8 @@ def test_the_order_page_lists_the_claim_and_the_proof_downloads(app, shop_orders
     assert 'id="payment-claims"' in page and "Download proof" in page
     assert "open: dunning paused" in page and "/c/" in page  # the link to copy
     proof = portal.get(f"/orders/A-1/claims/{claim_id}/proof")
-    assert proof.status_code == 200 and proof.data == _claims(app)[0].proof
+    assert proof.status_code == 200 and proof.data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(proof.data) == _claims(app)[0].proof_size
     assert proof.headers["Content-Type"] == "image/png"
     assert proof.headers["Content-Disposition"].startswith("attachment;")
     assert proof.headers["X-Content-Type-Options"] == "nosniff"
