@@ -33,6 +33,7 @@ team.before_request(require_login)
 
 VIEWS_PER_WINDOW = 30  # page views per link and client address in throttle.WINDOW (15 min)
 POSTS_PER_WINDOW = 5  # forms sent per link and client address in the same window
+ADDRESS_FACTOR = 4  # one client address over all links: four times as many
 # The request may carry the largest proof and the form around it; a bigger proof still gets
 # its refusal under the field, only a far bigger request is cut off (413).
 REQUEST_BYTES = claims.MAX_PROOF_BYTES + 1024 * 1024
@@ -311,7 +312,12 @@ def _plain(status: int, locale: str, title: str, text: str):
 def _limited(token: str, kind: str, limit: int) -> bool:
     """Counts this request for the link and the client address; True when over the limit."""
     digest = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()[:32]
-    allowed = throttle.allow_request(f"customer:{kind}:{digest}:{request.remote_addr}", limit)
+    address = request.remote_addr
+    allowed = throttle.allow_request(f"customer:{kind}:{digest}:{address}", limit)
+    # and per address over all links, so that made-up links cannot dodge the count
+    allowed = (
+        throttle.allow_request(f"customer:{kind}:{address}", limit * ADDRESS_FACTOR) and allowed
+    )
     db.session.commit()
     return not allowed
 

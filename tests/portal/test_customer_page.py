@@ -276,3 +276,12 @@ def test_no_count_of_other_tables_changes_on_a_view(app, shop_orders):
     app.test_client().get(_link(app, "A-1"))
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == before
+
+
+def test_made_up_links_from_one_address_are_limited_too(app, shop_orders):
+    from portal import customer
+
+    client = app.test_client()
+    limit = customer.VIEWS_PER_WINDOW * customer.ADDRESS_FACTOR
+    answers = [client.get(f"/c/made-up-{n}").status_code for n in range(limit + 1)]
+    assert answers[:limit] == [404] * limit and answers[-1] == 429
