@@ -20,6 +20,8 @@ from ledger.models import (
     Order,
     OutboxMessage,
     PaymentClaim,
+    Refund,
+    RefundState,
     Source,
 )
 from ledger.rulebook import program_for
@@ -114,6 +116,18 @@ def _scrub(order: Order) -> None:
     for claim in db.session.scalars(select(PaymentClaim).where(PaymentClaim.order_id == order.id)):
         claim.proof = claim.note = None
         claim.proof_name = ERASED if claim.proof_name else None
+    # Refunds keep amount, dates and end-to-end id (the books' payout); payee and account go
+    # once the money is on its way (a refund still to pay needs them: the customer is owed it).
+    # An exported SEPA file stays as handed to the bank: a payment order the books retain.
+    for refund in db.session.scalars(
+        select(Refund).where(
+            Refund.order_id == order.id,
+            Refund.state.not_in((RefundState.OPEN, RefundState.AWAITING_DETAILS)),
+        )
+    ):
+        refund.payee = ERASED
+        refund.iban = refund.bic = None
+        refund.remittance = scrub(refund.remittance)
     for message in db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.order_id == order.id)
     ):

@@ -392,3 +392,21 @@ def test_the_statement_s_debit_executes_the_refund(merchant, add_order, pay):
     # the same statement again: nothing new, nothing changes
     importing.import_file(merchant, statement, "stmt.xml", "upload", ACTOR, day)
     assert db.session.get(Refund, refund.id).transaction_id == row.id
+
+
+def test_erasure_drops_the_payee_of_a_paid_out_refund_and_keeps_one_still_owed(
+    merchant, add_order, pay
+):
+    from ledger import manual
+
+    order = credit_order(merchant, add_order, pay, paid="140.00")
+    exported = make(order, amount="20.00")
+    refunds.export(merchant, None, ACTOR)
+    owed = make(order, amount="10.00")
+    db.session.commit()
+    manual.erase_personal_data(order, ACTOR, DAY0)
+    db.session.commit()
+    gone, kept = db.session.get(Refund, exported.id), db.session.get(Refund, owed.id)
+    assert (gone.payee, gone.iban, gone.amount) == ("[erased]", None, Decimal("20.00"))
+    assert gone.end_to_end_id  # the bank statement still finds the payout
+    assert (kept.payee, kept.iban) == ("Jörg Müller", IBAN)  # the customer is still owed it
