@@ -149,6 +149,16 @@ class Merchant(db.Model):
     discount_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     discount_days: Mapped[int | None] = mapped_column(Integer)
     shop_url: Mapped[str | None] = mapped_column(String(500))  # re-reading orders from the shop
+    # Returned mail comes back to bounces+<message id>@<bounce_domain> (VERP).
+    bounce_domain: Mapped[str | None] = mapped_column(String(253))
+    # A changed email or amount sends the customer fresh payment information.
+    payment_info_on_change: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=sql_text("true")
+    )
+    # What a manual cancellation tells the customer by default: none | email | letter.
+    cancellation_notice: Mapped[str] = mapped_column(
+        String(10), default="none", server_default="none"
+    )
     # The local hour of the daily run; None: the installation's MAHNWERK_DAILY_RUN_HOUR.
     run_hour: Mapped[int | None] = mapped_column(Integer)
     # Whose statutory base rate interest follows: "law" (the country whose law governs the
@@ -309,6 +319,19 @@ class Order(db.Model):
     dunning_level: Mapped[int] = mapped_column(Integer, default=0)
     dunning_block: Mapped[bool] = mapped_column(Boolean, default=False)
     dunning_block_reason: Mapped[str | None] = mapped_column(String(500))
+    dunning_block_until: Mapped[date | None] = mapped_column(Date)  # dunning resumes after it
+    # Fields a user edited by hand: the shop's later values for them are kept aside in
+    # `shop_changes` ({field: value}) until someone accepts them.
+    manual_fields: Mapped[list | None] = mapped_column(JSON, default=list)  # None: none
+    shop_changes: Mapped[dict | None] = mapped_column(JSON, default=dict)  # None: none
+    # The order's own payment terms (else the merchant's): net days, Skonto rate and days.
+    payment_days: Mapped[int | None] = mapped_column(Integer)
+    discount_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    discount_days: Mapped[int | None] = mapped_column(Integer)
+    # The customer unsubscribed from optional notifications (never payment requests).
+    notifications_off: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sql_text("false")
+    )
     payment_claimed_on: Mapped[date | None] = mapped_column(Date)
     # Bumped to end every customer-page link of the order (erasure, a forged-link report).
     customer_link_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
@@ -546,6 +569,12 @@ class OutboxMessage(db.Model):
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(120))
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)  # back-off after a failure
+    # Returned as undeliverable (a bounce parsed by flufl.bounce), with the reason.
+    bounced_at: Mapped[datetime | None] = mapped_column(DateTime)
+    bounce_reason: Mapped[str | None] = mapped_column(String(500))
+    # Body and attachments purged after the retention period; the row stays as a tombstone.
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resent_from_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
 
     order: Mapped[Order | None] = relationship()
     event: Mapped[DunningEvent | None] = relationship(foreign_keys=[event_id])
@@ -931,3 +960,25 @@ class PaymentClaim(db.Model):
     state: Mapped[str] = mapped_column(String(20), default="open")  # open|received|not_received
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class BulkJob(db.Model):
+    """One bulk action on many orders (the orders list), run by the worker with progress: what
+    it was asked, how many it touched, and which it skipped and why (ledger/bulk_actions.py)."""
+
+    __tablename__ = "bulk_jobs"
+    __table_args__ = (Index("ix_bulk_jobs_merchant_created", "merchant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    action: Mapped[str] = mapped_column(String(30))  # remind | block | unblock | mark_paid | cancel
+    params: Mapped[dict] = mapped_column(JSON, default=dict)  # reason, channels, filters …
+    order_ids: Mapped[list] = mapped_column(JSON, default=list)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[list] = mapped_column(JSON, default=list)  # [{number, reason}]
+    state: Mapped[str] = mapped_column(String(10), default="queued")  # queued|running|done|failed
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(254))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
