@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert
-
+from ledger import bulk
 from ledger.db import db
 from ledger.models import AuditEntry
 
@@ -31,8 +30,7 @@ def values(merchant_id: int, actor: str, action: str, order_id: int | None = Non
 
 
 def record_many(rows: list[dict]) -> None:
-    """Many entries (`values`) in one INSERT, without an object each (the bank matcher books
+    """Many entries (`values`) in one go, without an object each (the bank matcher books
     thousands of payments per import)."""
-    if rows:
-        # the table, not the entity: Core's executemany, without the ORM's bulk machinery
-        db.session.connection().execute(insert(AuditEntry.__table__), rows)
+    # the table, not the entity: no ORM machinery; COPY on PostgreSQL (ledger.bulk)
+    bulk.insert_rows(AuditEntry.__table__, rows, ids=False)

@@ -10,8 +10,11 @@ would give it: the column's Python default where the row has no value, and the s
 
 from __future__ import annotations
 
-from sqlalchemy import Table, and_, bindparam, insert, text
+from sqlalchemy import Table, and_, any_, bindparam, insert, text
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ledger.db import db
 
@@ -83,14 +86,22 @@ def _copy(connection, table: Table, rows: list[dict], ids: bool) -> list[int]:
     return new_ids
 
 
-UPDATE_PARAMETERS = 30_000  # values per UPDATE … FROM (VALUES …) (PostgreSQL takes 65 535)
+def among(column, values):
+    """`column IN values` as a condition: on PostgreSQL `column = ANY(:array)`, one parameter
+    however many values (psycopg converts a statement with hundreds of placeholders in Python,
+    again for every length; this one it converts once), elsewhere an IN list."""
+    values = list(values)
+    if db.session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
 
 
 def update_rows(table: Table, rows: list[dict], *, where: tuple[str, ...], bump: str | None = None):
     """Write each row's columns to the table's row whose `where` columns equal the row's (the
-    same keys in every row); `bump`: a column raised by one as well (a version). Returns how
-    many rows were written: fewer than given when a `where` found none (a version check).
-    PostgreSQL: one UPDATE … FROM (VALUES …) for all; SQLite: one UPDATE executemany."""
+    same keys in every row, no two rows for one table row); `bump`: a column raised by one as
+    well (a version). Returns how many rows were written: fewer than given when a `where` found
+    none (a version check). PostgreSQL: one UPDATE … FROM unnest(:column arrays) for all, an
+    array parameter a column; SQLite: one UPDATE executemany."""
     if not rows:
         return 0
     connection = db.session.connection()
@@ -108,37 +119,37 @@ def update_rows(table: Table, rows: list[dict], *, where: tuple[str, ...], bump:
         return connection.execute(statement, renamed).rowcount
     dialect = connection.dialect
     columns = [table.c[key] for key in keys]
-    processors = [column.type._cached_bind_processor(dialect) for column in columns]
-    types = [column.type.compile(dialect=dialect) for column in columns]
     name = _name(table)
-    assignments = [
-        f'"{column.name}" = v."{column.name}"' for column in columns if column.key in changed
-    ]
+    assignments = [f'"{c.name}" = v."{c.name}"' for c in columns if c.key in changed]
     if bump:
         assignments.append(f'"{table.c[bump].name}" = {name}."{table.c[bump].name}" + 1')
-    matches = " AND ".join(
-        f'{name}."{table.c[key].name}" = v."{table.c[key].name}"' for key in where
+    matches = " AND ".join(f'{name}."{table.c[k].name}" = v."{table.c[k].name}"' for k in where)
+    arrays = ", ".join(
+        f"CAST(:c{n} AS {c.type.compile(dialect=dialect)}[])" for n, c in enumerate(columns)
     )
-    names = ", ".join(f'"{column.name}"' for column in columns)
-    written = 0
-    step = max(1, UPDATE_PARAMETERS // len(keys))
-    for start in range(0, len(rows), step):
-        chunk = rows[start : start + step]
-        params, lines = {}, []
-        for n, row in enumerate(chunk):
-            cells = []
-            for c, (key, process, type_) in enumerate(zip(keys, processors, types, strict=True)):
-                value = row[key]
-                params[f"p{n}_{c}"] = value if process is None else process(value)
-                # the first line's casts type the VALUES columns (a NULL alone would be text)
-                cells.append(f"CAST(:p{n}_{c} AS {type_})" if n == 0 else f":p{n}_{c}")
-            lines.append(f"({', '.join(cells)})")
-        statement = (
-            f"UPDATE {name} SET {', '.join(assignments)}"
-            f" FROM (VALUES {', '.join(lines)}) AS v ({names}) WHERE {matches}"
-        )
-        written += connection.execute(text(statement), params).rowcount
-    return written
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    statement = text(
+        f"UPDATE {name} SET {', '.join(assignments)} FROM unnest({arrays}) AS v ({names})"
+        f" WHERE {matches}"
+    )
+    params = {}
+    for n, column in enumerate(columns):
+        process = column.type._cached_bind_processor(dialect)
+        values = [row[column.key] for row in rows]
+        params[f"c{n}"] = values if process is None else [process(v) for v in values]
+    return connection.execute(statement, params).rowcount
+
+
+def written(obj, values: dict) -> None:
+    """Tell the session these attribute values of a mapped object are in the database now (a
+    bulk statement wrote them): committed, and the object clean again when nothing else of it
+    changed, so the next flush does not even look at it (thousands of them cost the flush
+    seconds)."""
+    for key, value in values.items():
+        set_committed_value(obj, key, value)
+    state = sa_inspect(obj)
+    if state.modified and not state.committed_state:
+        state._commit_all(state.dict, state.session.identity_map if state.session else None)
 
 
 def _name(table: Table) -> str:

@@ -32,7 +32,6 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ledger import audit, bulk, digest, entries, notes, outbox, refusals, scheduling
@@ -246,7 +245,7 @@ def lock_many(ids) -> list[Order]:
         return []
     found = db.session.scalars(
         select(Order)
-        .where(Order.id.in_(ids))
+        .where(bulk.among(Order.id, ids))
         .order_by(Order.id)
         .with_for_update()
         .execution_options(populate_existing=True)
@@ -558,10 +557,10 @@ class PaymentBatch:
         if order_ids and references:
             for entry in db.session.scalars(
                 select(LedgerEntry).where(
-                    LedgerEntry.order_id.in_(order_ids),
+                    bulk.among(LedgerEntry.order_id, order_ids),
                     LedgerEntry.kind == EntryKind.PAYMENT,
                     LedgerEntry.source == source,
-                    LedgerEntry.reference.in_(references),
+                    bulk.among(LedgerEntry.reference, references),
                 )
             ):
                 self._payments[(entry.order_id, entry.source, entry.reference)] = entry
@@ -646,9 +645,10 @@ def write_orders(orders: list[Order]) -> None:
                 f"{len(group) - written} of {len(group)} orders changed since they were read"
             )
         for order in group:
-            for key in changed:
-                set_committed_value(order, key, getattr(order, key))
-            set_committed_value(order, "version", order.version + 1)
+            bulk.written(
+                order,
+                {key: getattr(order, key) for key in changed} | {"version": order.version + 1},
+            )
 
 
 def _tell_accounting(order: Order, cause: Cause, entry: LedgerEntry) -> None:

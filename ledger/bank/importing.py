@@ -157,7 +157,7 @@ def _known(merchant_id: int, fingerprints: list[str]) -> set[str]:
             db.session.scalars(
                 select(BankTransaction.fingerprint).where(
                     BankTransaction.merchant_id == merchant_id,
-                    BankTransaction.fingerprint.in_(chunk),
+                    bulk.among(BankTransaction.fingerprint, chunk),
                 )
             )
         )

@@ -11,9 +11,8 @@ from datetime import date
 from decimal import Decimal
 from functools import partial
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import defer
-from sqlalchemy.orm.attributes import set_committed_value
 
 from ledger import bulk, lifecycle
 from ledger.bank import index, references, scoring
@@ -62,7 +61,7 @@ def _match_batch(batch: list[int], today: date, indexed: set[int], now_indexed: 
     found: Counter = Counter()
     rows = db.session.scalars(
         select(BankTransaction)
-        .where(BankTransaction.id.in_(batch), BankTransaction.state == TransactionState.NEW)
+        .where(bulk.among(BankTransaction.id, batch), BankTransaction.state == TransactionState.NEW)
         .order_by(BankTransaction.id)
         .options(defer(BankTransaction.raw))  # the bank's fields, for people to read
     ).all()
@@ -169,23 +168,17 @@ DECIDED = ("state", "reason", "suggestions")
 
 
 def _write_decisions(rows: list[BankTransaction]) -> None:
-    """The transactions' new state, reason and suggestions in one UPDATE (executemany; the
-    ORM would send one statement per set of changed columns); the session then holds them as
-    written."""
+    """The transactions' new state, reason and suggestions in one statement (ledger.bulk; the
+    ORM would send one per set of changed columns); the session then holds them as written."""
     if not rows:
         return
-    table = BankTransaction.__table__
-    statement = (
-        table.update()
-        .where(table.c.id == bindparam("w_id"))
-        .values({key: bindparam(key) for key in DECIDED})
-    )
-    db.session.connection().execute(
-        statement, [{"w_id": row.id} | {key: getattr(row, key) for key in DECIDED} for row in rows]
+    bulk.update_rows(
+        BankTransaction.__table__,
+        [{"id": row.id} | {key: getattr(row, key) for key in DECIDED} for row in rows],
+        where=("id",),
     )
     for row in rows:
-        for key in DECIDED:
-            set_committed_value(row, key, getattr(row, key))
+        bulk.written(row, {key: getattr(row, key) for key in DECIDED})
 
 
 def as_transaction(row: BankTransaction) -> Transaction:
@@ -237,7 +230,7 @@ def _indexed(merchant_id: int, keys) -> dict[str, list[tuple[int, str]]]:
         for order_id, kind, key in db.session.execute(
             select(OrderReference.order_id, OrderReference.kind, OrderReference.key).where(
                 OrderReference.merchant_id == merchant_id,
-                OrderReference.key.in_(ordered[start : start + KEYS_PER_QUERY]),
+                bulk.among(OrderReference.key, ordered[start : start + KEYS_PER_QUERY]),
             )
         ):
             found[key].append((order_id, kind))

@@ -129,14 +129,13 @@ def test_no_rows_send_nothing(ctx):
     assert bulk.insert_rows(LedgerEntry.__table__, []) == []
 
 
-def test_update_rows_writes_where_the_version_still_fits(card_merchant, add_order, monkeypatch):
+def test_update_rows_writes_where_the_version_still_fits(card_merchant, add_order):
     orders = [add_order(card_merchant, f"AK-{n}") for n in range(1, 6)]
     db.session.commit()
     read = {o.id: o.version for o in orders}
     db.session.execute(
         Order.__table__.update().where(Order.id == orders[1].id).values(version=Order.version + 1)
     )  # someone else wrote the second one meanwhile
-    monkeypatch.setattr(bulk, "UPDATE_PARAMETERS", 10)  # two rows a statement: three statements
     rows = [
         {"id": o.id, "version": read[o.id], "status": "paid", "paid_total": Decimal("80.00"),
          "next_due_on": None, "tags": ["bezahlt"], "payment_claimed_on": date(2026, 10, n)}
@@ -158,3 +157,14 @@ def test_update_rows_writes_where_the_version_still_fits(card_merchant, add_orde
         )
         assert (order.payment_claimed_on, order.version) == (date(2026, 10, n), read[order.id] + 1)
     assert bulk.update_rows(Order.__table__, [], where=("id",)) == 0
+
+
+def test_among_finds_the_rows_whose_column_is_one_of_the_values(card_merchant, add_order):
+    orders = [add_order(card_merchant, f"AK-{n}") for n in range(1, 4)]
+    db.session.commit()
+    wanted = [orders[0].id, orders[2].id, 999_999]
+    found = db.session.scalars(select(Order.number).where(bulk.among(Order.id, wanted)))
+    assert sorted(found) == ["AK-1", "AK-3"]
+    found = db.session.scalars(select(Order.id).where(bulk.among(Order.number, ["AK-2", "x"])))
+    assert list(found) == [orders[1].id]
+    assert list(db.session.scalars(select(Order.id).where(bulk.among(Order.id, [])))) == []
