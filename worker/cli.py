@@ -65,7 +65,9 @@ def mailsink_command(port: int | None) -> None:
     from worker.mailsink import start_sink
 
     folder = current_app.config["MAILSINK_DIR"]
-    controller = start_sink(folder, port=port or current_app.config["MAIL_PORT"])
+    controller = start_sink(
+        folder, port=port or current_app.config["MAIL_PORT"], app=current_app._get_current_object()
+    )
     click.echo(f"mail sink on {controller.hostname}:{controller.port}, storing in {folder}")
     try:
         while True:

@@ -33,7 +33,7 @@ def serve(app, host: str, port: int) -> None:
     if "MAIL_SERVER" not in os.environ:
         from worker.mailsink import start_sink
 
-        sink = start_sink(app.config["MAILSINK_DIR"], port=app.config["MAIL_PORT"])
+        sink = start_sink(app.config["MAILSINK_DIR"], port=app.config["MAIL_PORT"], app=app)
         env["MAIL_SERVER"], env["MAIL_PORT"] = "127.0.0.1", str(app.config["MAIL_PORT"])
 
     commands = {

@@ -21,6 +21,7 @@ from email.utils import format_datetime, parseaddr
 
 from flask import current_app
 
+from ledger.bounces import return_path
 from ledger.digest import DIGEST_PURPOSES
 from ledger.messages import attachment_name, inline_images
 from ledger.team import MAIL_PURPOSE
@@ -73,6 +74,9 @@ def build(message, merchant) -> EmailMessage:
     email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
     if message.purpose in DIGEST_PURPOSES:
         email["Precedence"] = "bulk"
+    bounce_to = return_path(message, merchant)  # VERP: a returned mail names its message
+    if bounce_to:
+        email["Return-Path"] = f"<{bounce_to}>"
     email["X-Mahnwerk-Message"] = str(message.id)
     email["X-Mahnwerk-Purpose"] = message.purpose
     email.set_content(message.body or "")
@@ -128,7 +132,8 @@ def send(message, merchant) -> None:
             if connection.host is not None:  # None: MAIL_SUPPRESS_SEND
                 connection.host.send_message(
                     email,
-                    from_addr=email["From"].addresses[0].addr_spec,
+                    from_addr=return_path(message, merchant)
+                    or email["From"].addresses[0].addr_spec,
                     to_addrs=[message.recipient],
                 )
     except smtplib.SMTPRecipientsRefused as exc:
