@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from ledger import claims, digest, lifecycle, notes, outbox, scheduling, steps
+from ledger import claims, digest, lifecycle, manual, notes, outbox, scheduling, steps
 from ledger.db import db
 from ledger.models import (
     OPEN_STATUSES,
@@ -93,6 +93,8 @@ def execute(
         scheduling.recompute_all(merchant, book.version)
         if not dry_run:
             db.session.commit()
+    if not dry_run:
+        manual.end_blocks(merchant.id, today)  # blocks whose end has passed: dunning resumes
     ctx = steps.StepContext(merchant, today, run.id if run else None)
     ids = due_order_ids(merchant.id, today)
     if only is not None:

@@ -89,6 +89,42 @@ def remind_now(order: Order, today: date, actor: str) -> OutboxMessage:
     return message
 
 
+def block(order: Order, cause: lifecycle.Cause, until: date | None = None) -> None:
+    """Block dunning (the cause's reason); with `until`, dunning resumes by itself after that
+    day (the daily run lifts the block first: `end_blocks`)."""
+    lifecycle.block(order, cause)
+    order.dunning_block_until = until
+    if until is not None:
+        audit.record(
+            order.merchant_id, cause.actor, "dunning.block_ends", order.id,
+            blocked_until=until.isoformat(),
+        )  # fmt: skip
+
+
+def unblock(order: Order, cause: lifecycle.Cause) -> None:
+    lifecycle.unblock(order, cause)
+    order.dunning_block_until = None
+
+
+def end_blocks(merchant_id: int, today: date) -> int:
+    """Lift the dunning blocks whose end has passed (the daily run, before it decides), each
+    through the lifecycle, audited as "system". Returns how many were lifted."""
+    ids = db.session.scalars(
+        select(Order.id).where(
+            Order.merchant_id == merchant_id,
+            Order.dunning_block.is_(True),
+            Order.dunning_block_until < today,
+        )
+    ).all()
+    cause = lifecycle.Cause("system", Source.RULE, today)
+    for order_id in ids:
+        order = lifecycle.lock(order_id)
+        if order.dunning_block and order.dunning_block_until and order.dunning_block_until < today:
+            unblock(order, cause)
+    db.session.commit()
+    return len(ids)
+
+
 def erase_personal_data(order: Order, actor: str, today) -> None:
     """Erase who the customer is, keep what the books need (amounts, dates, numbers, payments,
     dunning steps and fees: commercial and tax retention, HGB § 257 / AO § 147). Messages still

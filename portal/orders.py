@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 from decimal import Decimal
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
@@ -383,15 +384,31 @@ def block(number: str):
             problem = _("Please give a reason for the dunning block.")
         elif len(reason) > MAX_REASON:
             problem = _("The reason must be at most %(num)d characters.", num=MAX_REASON)
+        until_text = request.form.get("until", "").strip()
+        form["block_until"] = until_text
+        until = _day(until_text)
+        if not problem and until_text and until is None:
+            problem = _("The end of the block must be a date like 2026-12-31.")
+        elif not problem and until and until < today_for(merchant()):
+            problem = _("The end of the block must not be in the past.")
         if problem:
             return _refused(_own_order(number), problem, form)
         return _act(
             number,
-            lambda order, cause: lifecycle.block(order, dataclasses.replace(cause, reason=reason)),
+            lambda order, cause: manual.block(
+                order, dataclasses.replace(cause, reason=reason), until
+            ),
             _("Dunning is blocked."),
             form,
         )
-    return _act(number, lifecycle.unblock, _("The dunning block is lifted."))
+    return _act(number, manual.unblock, _("The dunning block is lifted."))
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 @bp.post("/orders/<number>/remind")
