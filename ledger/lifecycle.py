@@ -76,6 +76,7 @@ class Event(StrEnum):
     CHARGE = "charge"  # a fee, interest, or a change of the order amount
     REMIND = "remind"
     STEP = "step"  # a rules step (its actions are the events above)
+    EDIT = "edit"  # order data changed by hand: email, amount, due date, address, payment info
 
 
 SETTLE = "settle"  # the status follows from the money: paid, partially paid or unpaid
@@ -117,6 +118,7 @@ def _table() -> dict[tuple[Status, Event], str]:
         ((Status.CANCELLED, Status.WRITTEN_OFF), Event.CHARGE, SAME),
         (_OPEN, Event.REMIND, SAME),
         (_OPEN, Event.STEP, SAME),
+        ((Status.UNPAID, Status.PARTIALLY_PAID, Status.OVERDUE), Event.EDIT, SAME),
     ]
     return {(status, ev): target for statuses, ev, target in rows for status in statuses}
 
