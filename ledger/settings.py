@@ -178,6 +178,19 @@ def _email(required: bool = False):
     return parse
 
 
+DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def _domain(raw: str, _values: dict) -> str | None:
+    """The bounce domain (ledger/bounces.py): a plain host name, no address, no URL."""
+    domain = raw.strip().lower().rstrip(".")
+    if not domain:
+        return None
+    if not DOMAIN.fullmatch(domain):
+        raise _Refused(N_("Not a domain name: %(value)s"), value=raw.strip())
+    return domain
+
+
 def _whole(low: int, high: int, empty_ok: bool = True):
     def parse(raw: str, _values: dict):
         text = raw.strip()
@@ -303,6 +316,7 @@ PARSERS = {
     "accounting_email": _email(required=True),
     "team_email": _email(),
     "attach_reminder_pdf": _flag,
+    "bounce_domain": _domain,  # VERP return addresses (ledger/bounces.py)
     "payment_days": _whole(0, MAX_PAYMENT_DAYS),
     "discount_percent": _percent,
     "discount_days": _whole(0, MAX_PAYMENT_DAYS),
@@ -333,6 +347,7 @@ SECTIONS = {
         "accounting_email",
         "team_email",
         "attach_reminder_pdf",
+        "bounce_domain",
     ),
     "terms": ("payment_days", "discount_percent", "discount_days", "collection_partner"),
     "matching": ("payment_tolerance", "short_payment_write_off", "ignore_keywords"),

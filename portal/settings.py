@@ -42,6 +42,7 @@ LABELS = {
     "reply_to_email": _l("Reply-to address"),
     "accounting_email": _l("Accounting address"),
     "team_email": _l("Team address"),
+    "bounce_domain": _l("Bounce domain"),
     "attach_reminder_pdf": _l("Attach the reminder as PDF"),
     "payment_days": _l("Net days"),
     "discount_percent": _l("Skonto percentage"),

@@ -119,3 +119,16 @@ def test_without_a_bounce_domain_mail_keeps_the_sender_as_return_path(ctx, card_
     message = outbox.add(card_merchant.id, "email", "reminder", "a@example.de")
     db.session.flush()
     assert bounces.return_path(message, card_merchant) is None
+
+
+def test_the_bounce_domain_is_a_setting_of_the_mail_section(ctx, card_merchant):
+    from ledger import settings
+
+    with pytest.raises(settings.SettingsRefused) as refused:
+        settings.update(card_merchant, {"bounce_domain": "bounces@shop.example"}, "test", "mail")
+    assert set(refused.value.by_field) == {"bounce_domain"}
+    assert card_merchant.bounce_domain is None
+    settings.update(card_merchant, {"bounce_domain": " Bounces.Shop.Example. "}, "test", "mail")
+    assert card_merchant.bounce_domain == "bounces.shop.example"
+    settings.update(card_merchant, {"bounce_domain": ""}, "test", "mail")
+    assert card_merchant.bounce_domain is None
