@@ -23,6 +23,7 @@ from email.utils import getaddresses
 
 from flask import current_app
 from flufl.bounce import scan_message
+from pydantic import BaseModel, ConfigDict, Field
 
 from ledger import audit
 from ledger.db import db
@@ -30,6 +31,7 @@ from ledger.models import Merchant, OutboxMessage, utcnow
 
 VERP = re.compile(r"bounces\+(\d+)-([0-9a-f]{10})@([A-Za-z0-9.-]+)", re.IGNORECASE)
 REASON_LIMIT = 500
+MAX_BYTES = 2 * 1024 * 1024  # a returned mail with the original's PDF attached
 SMTP_REPLY = re.compile(r"\b[45]\d\d[ -][^\n]*|\b[45]\.\d{1,3}\.\d{1,3}\b[^\n]*")
 
 
@@ -116,3 +118,24 @@ def handle(raw: bytes, envelope_to: list[str] | None = None, merchant_id: int | 
             reason=message.bounce_reason,
         )
     return message
+
+
+class BounceOut(BaseModel):
+    """The message a returned mail was about, now marked bounced."""
+
+    model_config = ConfigDict(title="Bounce")
+
+    message: int = Field(description="The outbox message's id (from its return address).")
+    order: str | None = Field(description="The order's number, when the mail was about one.")
+    recipient: str = Field(description="Where the message had been sent.")
+    reason: str = Field(description="The failed recipients and the receiving server's answer.")
+
+
+def as_json(message: OutboxMessage) -> dict:
+    order = message.order
+    return BounceOut(
+        message=message.id,
+        order=order.number if order is not None else None,
+        recipient=message.recipient,
+        reason=message.bounce_reason or "",
+    ).model_dump()

@@ -11,7 +11,16 @@ from flask import Blueprint, g, jsonify, request
 from pydantic.json_schema import models_json_schema
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ledger import accounts, collection, dashboard, idempotency, lifecycle, orders, schemas
+from ledger import (
+    accounts,
+    bounces,
+    collection,
+    dashboard,
+    idempotency,
+    lifecycle,
+    orders,
+    schemas,
+)
 from ledger.bank import accounts as bank_accounts
 from ledger.bank import importing
 from ledger.clock import today_for
@@ -28,6 +37,7 @@ INVOICE_UPLOAD_BYTES = invoices.MAX_BYTES + 64 * 1024
 UPLOAD_BYTES = {
     "api.import_statement": STATEMENT_UPLOAD_BYTES,
     "api.upload_invoice": INVOICE_UPLOAD_BYTES,
+    "api.report_bounce": bounces.MAX_BYTES,
 }
 
 
@@ -323,6 +333,29 @@ def upload_invoice(number: str):
     return jsonify(invoice_json(order, invoice)), 201
 
 
+@bp.post("/bounces")
+@token_required
+def report_bounce():
+    """Report a returned mail: the whole mail as message/rfc822 (a mail server's forward).
+
+    It must be addressed to one of your messages' return addresses (bounces+…@ your bounce
+    domain, in its To or the envelope's X-Original-To / Delivered-To) and report a permanent
+    failure; the message is then marked bounced with the reason (202). Anything else: 422."""
+    if request.mimetype != "message/rfc822":
+        db.session.rollback()
+        return _problem(422, "not a mail", {"body": "send the returned mail as message/rfc822"})
+    message = bounces.handle(request.get_data(), merchant_id=g.merchant.id)
+    if message is None:
+        db.session.rollback()
+        return _problem(
+            422,
+            "bounce refused",
+            {"body": "names none of your messages, or reports no permanent failure"},
+        )
+    db.session.commit()
+    return jsonify(bounces.as_json(message)), 202
+
+
 @bp.post("/orders/<number>/collection")
 @token_required
 def collection_report(number: str):
@@ -493,6 +526,14 @@ _OPERATIONS = [
         },
         [_NUMBER_PARAMETER],
     ),
+    (
+        "/api/v1/bounces",
+        "post",
+        report_bounce,
+        {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}},
+        {202: ("The message, now marked bounced.", bounces.BounceOut)},
+        [],
+    ),
 ]
 _REFUSALS = {"post": (401, 413, 422), "get": (401, 404)}
 
@@ -510,6 +551,7 @@ _MODES = {
     schemas.InvoiceOut: "serialization",
     collection.CollectionUpdateIn: "validation",
     collection.CollectionCaseOut: "serialization",
+    bounces.BounceOut: "serialization",
 }
 
 
