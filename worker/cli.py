@@ -18,6 +18,7 @@ from ledger.models import DunningRun, Merchant, MessageState, OutboxMessage, Run
 from worker.runner import AppWorker, InlineWorker, make_worker
 
 DISPATCH_CRON = "*/5 * * * *"  # also recovers dead runs and sweeps the outbox
+RETENTION_CRON = "17 3 1 * *"  # monthly: mail and letters past retention (ledger/retention.py)
 
 
 @click.command("worker")
@@ -46,12 +47,13 @@ def scheduler_command() -> None:
     """Run RQ's cron scheduler: it starts each merchant's daily run at the run hour, local time."""
     from rq.cron import CronScheduler
 
-    from worker.jobs import dispatch_daily_runs, refresh_stale_dashboards
+    from worker.jobs import dispatch_daily_runs, purge_old_messages, refresh_stale_dashboards
 
     queue = current_app.extensions["job_queue"]
     scheduler = CronScheduler(connection=queue.connection)
     scheduler.register(dispatch_daily_runs, queue.name, cron=DISPATCH_CRON)
     scheduler.register(refresh_stale_dashboards, queue.name, cron=DISPATCH_CRON)
+    scheduler.register(purge_old_messages, queue.name, cron=RETENTION_CRON)
     # Catch up at once after a restart: today's run, runs that died, messages left waiting.
     queue.enqueue("worker.jobs.dispatch_daily_runs")
     scheduler.start()

@@ -274,3 +274,14 @@ def refresh_stale_dashboards() -> list[int]:
         if stale and dashboard.schedule_refresh(merchant.id):
             asked.append(merchant.id)
     return asked
+
+
+def purge_old_messages() -> int:
+    """Monthly (the scheduler): emails and letters past retention lose their content
+    (ledger/retention.py); the rows stay as tombstones."""
+    from ledger import retention
+
+    purged = retention.purge()
+    db.session.commit()
+    log.info("retention: %d messages purged", purged)
+    return purged
