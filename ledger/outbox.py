@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 
+from ledger import bulk
 from ledger.db import db
 from ledger.models import MessageState, OutboxMessage, utcnow
 
@@ -51,7 +52,7 @@ def cancel_pending_for_orders(order_ids: list[int], reason: str) -> None:
     db.session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.order_id.in_(order_ids),
+            bulk.among(OutboxMessage.order_id, order_ids),
             OutboxMessage.state == MessageState.PENDING,
             OutboxMessage.purpose.in_(CUSTOMER_PURPOSES),
         )

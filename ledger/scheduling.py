@@ -15,6 +15,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 import rules
+from ledger import bulk
 from ledger.db import db
 from ledger.models import OPEN_STATUSES, DunningEvent, Merchant, Order, RulesetVersion, utcnow
 from ledger.rulebook import Rulebook, program_of
@@ -41,7 +42,7 @@ def histories(order_ids: list[int], bank_data_as_of: date | None) -> dict[int, r
     """Dunning history for many orders in one query (no N+1 in the daily run)."""
     if not order_ids:
         return {}
-    return histories_where(DunningEvent.order_id.in_(order_ids), order_ids, bank_data_as_of)
+    return histories_where(bulk.among(DunningEvent.order_id, order_ids), order_ids, bank_data_as_of)
 
 
 def histories_where(condition, order_ids, bank_data_as_of: date | None):
