@@ -14,6 +14,7 @@ from ledger.messages import reminder
 from ledger.models import (
     AuditEntry,
     DunningEvent,
+    LedgerEntry,
     Letter,
     Merchant,
     MessageState,
@@ -87,6 +88,15 @@ def remind_now(order: Order, today: date, actor: str) -> OutboxMessage:
         order.merchant_id, actor, "dunning.reminded", order.id, level=level, message=message.id
     )
     return message
+
+
+def undo_payment(order: Order, entry_id: int, cause: lifecycle.Cause) -> LedgerEntry:
+    """Undo a payment marked by hand (a reversal entry, as for a returned bank transfer;
+    audited "payment.reversed"). Bank payments are undone on the bank page, not here."""
+    entry = db.session.get(LedgerEntry, entry_id)
+    if entry is None or entry.order_id != order.id or entry.source != Source.MANUAL:
+        raise ActionRefused("not_a_payment")
+    return lifecycle.reverse_payment(order, entry, cause)
 
 
 def block(order: Order, cause: lifecycle.Cause, until: date | None = None) -> None:

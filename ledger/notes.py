@@ -18,6 +18,7 @@ TEXTS: dict[str, str] = {
     "order_amount_changed": "order amount changed",
     "write_off_undone": "write-off undone",
     "marked_paid": "marked paid by hand",
+    "payment_undone": "payment undone by hand",
     "reminder_fee": "reminder fee, level {level}",
     "interest": "interest {start} to {end} ({law})",  # ISO dates; the law as a letter cites it
     "flat_fee": "flat fee for late payment by a business (§ 288 (5) BGB / § 458 UGB)",

@@ -33,6 +33,7 @@ ROUTES: dict[str, Action] = {
     "orders.mark_overdue": Action.DUNNING,
     "orders.cancel": Action.DUNNING,
     "orders.mark_paid": Action.MONEY,
+    "orders.undo_payment": Action.MONEY,
     "orders.reactivate": Action.MONEY,
     "orders.refund": Action.MONEY,
     "orders.request_refund": Action.MONEY,

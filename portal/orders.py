@@ -29,7 +29,7 @@ from ledger.models import (
     OutboxMessage,
     Source,
 )
-from portal import exports, reasons
+from portal import bank, exports, reasons
 from portal.auth import require_login
 from portal.ui import (
     actor,
@@ -304,12 +304,34 @@ def _act(number: str, command, notice, form: dict | None = None, after=None):
 
 @bp.post("/orders/<number>/mark-paid")
 def mark_paid(number: str):
+    """A payment by hand: the amount (the open amount when left empty), the day it was paid
+    (today when empty; not in the future) and a note."""
+    amount_text = request.form.get("amount", "").strip()
+    paid_on_text = request.form.get("paid_on", "").strip()
+    note = request.form.get("note", "").strip()
+    form = {"paid_amount": amount_text, "paid_on": paid_on_text, "paid_note": note}
+    amount, problem = None, None
+    if amount_text:
+        try:
+            amount = bank.parse_amount(amount_text)
+        except ValueError as exc:
+            problem = str(exc)
+    paid_on = _day(paid_on_text)
+    if not problem and paid_on_text and paid_on is None:
+        problem = _("The payment date must be a date like 2026-12-31.")
+    elif not problem and paid_on and paid_on > today_for(merchant()):
+        problem = _("The payment date must not be in the future.")
+    elif not problem and len(note) > MAX_REASON:
+        problem = _("The note must be at most %(num)d characters.", num=MAX_REASON)
+    if problem:
+        return _refused(_own_order(number), problem, form)
+
     def command(order, cause):
         if order.statement.principal_open <= 0:
             raise lifecycle.Refused("paid_already")
-        amount = order.statement.principal_open
+        paid = amount or order.statement.principal_open
         return lifecycle.record_payment(
-            order, amount, cause.today, cause, note=notes.text("marked_paid")
+            order, paid, paid_on or cause.today, cause, note=note or notes.text("marked_paid")
         )[0]
 
     def notice(order, entry):
@@ -320,7 +342,18 @@ def mark_paid(number: str):
             status=filters["label"](order.status),
         )
 
-    return _act(number, command, notice)
+    return _act(number, command, notice, form)
+
+
+@bp.post("/orders/<number>/payments/<int:entry_id>/undo")
+def undo_payment(number: str, entry_id: int):
+    """Undo a payment marked by hand (booked by mistake): a reversal entry."""
+
+    def command(order, cause):
+        why = dataclasses.replace(cause, reason=notes.text("payment_undone"))
+        return manual.undo_payment(order, entry_id, why)
+
+    return _act(number, command, _("The payment is undone; the order is open again."))
 
 
 @bp.post("/orders/<number>/cancel")

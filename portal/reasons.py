@@ -172,6 +172,7 @@ NOTES = {
     "order_amount_changed": _l("order amount changed"),
     "write_off_undone": _l("write-off undone"),
     "marked_paid": _l("marked paid by hand"),
+    "payment_undone": _l("payment undone by hand"),
     "reminder_fee": _l("reminder fee, level %(level)s"),
     "interest": _l("interest %(start)s to %(end)s (%(law)s)"),
     "flat_fee": _l("flat fee for late payment by a business (§ 288 (5) BGB / § 458 UGB)"),

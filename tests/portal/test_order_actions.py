@@ -5,6 +5,7 @@ run for one order."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -76,3 +77,80 @@ def test_lifting_a_block_by_hand_clears_its_end(app, portal, seed, merchant_info
     order = load(app, "AK-1")
     assert not order.dunning_block and order.dunning_block_until is None
     assert audit_actions(app, "AK-1")[-1] == "dunning.unblocked"
+
+
+def test_mark_paid_takes_amount_date_and_note_and_refuses_bad_input(
+    app, portal, seed, merchant_info
+):
+    app.config["MAHNWERK_TODAY"] = "2026-10-05"
+    seed(merchant_info["id"], [order_body("AK-1", amount="80.00")])
+    for data, says in (
+        ({"amount": "zwölf"}, "is not an amount"),
+        ({"amount": "-5"}, "more than 0"),
+        ({"paid_on": "gestern"}, "a date like"),
+        ({"paid_on": "2026-10-06"}, "must not be in the future"),
+        ({"note": "x" * 501}, "at most 500"),
+        ({"amount": "1000000000000"}, "too large"),
+    ):
+        response = portal.post("/orders/AK-1/mark-paid", data)
+        assert response.status_code == 422, data
+        assert says in response.get_data(as_text=True), data
+    assert load(app, "AK-1").paid_total == 0
+    assert "payment.recorded" not in audit_actions(app, "AK-1")
+
+    response = portal.post(
+        "/orders/AK-1/mark-paid", {"amount": "30,50", "paid_on": "2026-10-03", "note": "cash"}
+    )
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "Recorded a payment of €30.50" in text and "(cash)" in text
+    order = load(app, "AK-1")
+    assert order.status == "partially_paid" and order.paid_total == Decimal("30.50")
+    recorded = _entries(app, "AK-1", "payment.recorded")[0]
+    assert recorded["amount"] == "30.50" and recorded["paid_on"] == "2026-10-03"
+
+    # empty fields: the rest, today
+    assert portal.post("/orders/AK-1/mark-paid", {}).status_code == 200
+    order = load(app, "AK-1")
+    assert order.status == "paid" and order.paid_total == Decimal("80.00")
+
+
+def test_a_manual_payment_can_be_undone_once_a_bank_payment_not_here(
+    app, portal, seed, merchant_info
+):
+    from ledger import lifecycle
+    from ledger.db import db
+    from ledger.models import LedgerEntry, Order, Source
+
+    app.config["MAHNWERK_TODAY"] = "2026-10-05"
+    seed(merchant_info["id"], [order_body("AK-1"), order_body("AK-2")])
+    page = portal.post("/orders/AK-1/mark-paid", {}).get_data(as_text=True)
+    assert "Undo payment" in page
+    with app.app_context():
+        entry_id = db.session.scalar(
+            select(LedgerEntry.id)
+            .join(Order)
+            .where(Order.number == "AK-1", LedgerEntry.kind == "payment")
+        )
+        other = db.session.scalar(select(Order).where(Order.number == "AK-2"))
+        cause = lifecycle.Cause("bank", Source.BANK, date(2026, 10, 5))
+        bank_entry = lifecycle.record_payment(other, Decimal("10.00"), cause.today, cause, "R1")[0]
+        db.session.commit()
+        bank_id = bank_entry.id
+    # not this order's entry, and a bank payment: refused, nothing changes
+    assert portal.post(f"/orders/AK-1/payments/{bank_id}/undo").status_code == 422
+    refused = portal.post(f"/orders/AK-2/payments/{bank_id}/undo")
+    assert refused.status_code == 422
+    assert load(app, "AK-2").paid_total == Decimal("10.00")
+    assert "Undo payment" not in portal.get("/orders/AK-2").get_data(as_text=True)
+
+    response = portal.post(f"/orders/AK-1/payments/{entry_id}/undo")
+    assert response.status_code == 200
+    assert "The payment is undone" in response.get_data(as_text=True)
+    order = load(app, "AK-1")
+    assert order.status == "unpaid" and order.paid_total == 0
+    reversed_ = _entries(app, "AK-1", "payment.reversed")
+    assert len(reversed_) == 1 and reversed_[0]["reason"] == "payment undone by hand"
+    again = portal.post(f"/orders/AK-1/payments/{entry_id}/undo")
+    assert again.status_code == 422
+    assert len(_entries(app, "AK-1", "payment.reversed")) == 1
