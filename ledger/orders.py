@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from ledger import audit, lifecycle, notes, scheduling, schemas
+from ledger import audit, lifecycle, notes, order_edits, scheduling, schemas
 from ledger.bank import index
 from ledger.clock import today_for
 from ledger.db import db
@@ -48,6 +48,7 @@ class OrderInput:
     customer_number: str | None = None
     discount_amount: Decimal | None = None
     discount_until: date | None = None
+    payment_terms: dict | None = None  # net_days, discount_percent, discount_days
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ def parse_order(data) -> OrderInput:
         customer_number=customer.number,
         discount_amount=body.discount.amount if body.discount else None,
         discount_until=body.discount.until if body.discount else None,
+        payment_terms=body.payment_terms.model_dump() if body.payment_terms else None,
     )
 
 
@@ -122,13 +124,19 @@ def upsert_order(
     else:
         order = lifecycle.lock(order)
     changes = {}
+    manual = set(order.manual_fields or []) if not created else set()
+    discount_before = (order.discount_amount, order.discount_until)
     for field in DETAIL_FIELDS:
         new = getattr(data, field)
-        if getattr(order, field) != new:
+        if field in manual:
+            _shop_sends(order, field, new, actor)
+        elif getattr(order, field) != new:
             changes[field] = str(new)
             setattr(order, field, new)
     due_on = data.due_on or (order.due_on if not created else default_due_on(merchant, data))
-    if order.due_on != due_on:
+    if "due_on" in manual:
+        _shop_sends(order, "due_on", due_on, actor)
+    elif order.due_on != due_on:
         changes["due_on"] = due_on.isoformat()
         order.due_on = due_on
     if list(order.tags or []) != list(data.tags):
@@ -136,9 +144,15 @@ def upsert_order(
     if created:
         order.amount = data.amount
         lifecycle.open_order(order, cause)
+    elif "amount" in manual:
+        _shop_sends(order, "amount", data.amount, actor)
     elif order.amount != data.amount:
         changes["amount"] = str(data.amount)
         lifecycle.change_amount(order, data.amount, cause)
+    changes |= order_edits.apply_terms(order, data.payment_terms, data.discount_amount is not None)
+    if (order.discount_amount, order.discount_until) == discount_before:
+        changes.pop("discount_amount", None)
+        changes.pop("discount_until", None)
     if not created:
         order.updated_at = utcnow()
         scheduling.refresh_next_due(order, book)
@@ -153,9 +167,22 @@ def upsert_order(
     return order, created
 
 
+def _shop_sends(order: Order, field: str, new, actor: str) -> None:
+    """A field edited by hand (Order.manual_fields): the shop's differing value is kept aside
+    (ledger.order_edits), an equal one ends what was kept aside."""
+    if getattr(order, field) != new:
+        order_edits.keep_aside(order, field, new, actor)
+    elif field in (order.shop_changes or {}):
+        order.shop_changes = {k: v for k, v in order.shop_changes.items() if k != field}
+
+
 def default_due_on(merchant: Merchant, data: OrderInput) -> date:
-    """The due date of a new order the shop sent without one: for an invoice the merchant's
-    net days after the order day when set (Merchant.payment_days), else the order day."""
+    """The due date of a new order the shop sent without one: the order's own net days
+    (payment_terms), else for an invoice the merchant's net days after the order day when
+    set (Merchant.payment_days), else the order day."""
+    net_days = (data.payment_terms or {}).get("net_days")
+    if net_days is not None:
+        return data.ordered_on + timedelta(days=net_days)
     if data.payment_method == Method.INVOICE and merchant.payment_days is not None:
         return data.ordered_on + timedelta(days=merchant.payment_days)
     return data.ordered_on

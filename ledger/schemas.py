@@ -356,6 +356,47 @@ class DiscountIn(BaseModel):
     until: Day("The last day the discounted amount settles the order.")
 
 
+TERMS_DAYS_MAX = 365
+
+
+class PaymentTermsIn(BaseModel):
+    """The order's own payment terms (else the merchant's): days net, and an optional Skonto
+    — its rate for paying within its days. The Skonto becomes the order's discount (the bank
+    matcher honours it) unless `discount` is sent too."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        title="PaymentTerms",
+        json_schema_extra={
+            "examples": [{"net_days": 30, "discount_percent": "2.00", "discount_days": 14}]
+        },
+    )
+
+    net_days: Annotated[
+        int | None, Field(ge=0, le=TERMS_DAYS_MAX, description="Days net after the order day.")
+    ] = None
+    discount_percent: Annotated[
+        Decimal | None,
+        Field(gt=0, lt=100, max_digits=4, decimal_places=2, description="Skonto rate in %."),
+    ] = None
+    discount_days: Annotated[
+        int | None,
+        Field(ge=0, le=TERMS_DAYS_MAX, description="Days after the order day the Skonto holds."),
+    ] = None
+
+    @model_validator(mode="after")
+    def _skonto_whole(self):
+        if (self.discount_percent is None) != (self.discount_days is None):
+            raise _fail("discount_terms", "discount_percent and discount_days go together")
+        if (
+            self.net_days is not None
+            and self.discount_days is not None
+            and self.discount_days > self.net_days
+        ):
+            raise _fail("discount_days", "discount_days must not be after net_days")
+        return self
+
+
 class OrderIn(BaseModel):
     """POST /api/v1/orders: an order, created or updated by its number."""
 
@@ -414,6 +455,10 @@ class OrderIn(BaseModel):
     discount: Annotated[DiscountIn | None, Field(description="Skonto, if the shop grants it.")] = (
         None
     )
+    payment_terms: Annotated[
+        PaymentTermsIn | None,
+        Field(description="The order's payment terms; the merchant's when left out."),
+    ] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -511,6 +556,14 @@ class CustomerOut(BaseModel):
     number: str | None = None
 
 
+class PaymentTermsOut(BaseModel):
+    model_config = ConfigDict(title="PaymentTermsRead")
+
+    net_days: int | None
+    discount_percent: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]{2}$")] | None
+    discount_days: int | None
+
+
 class OrderOut(BaseModel):
     """An order as the API shows it: status, itemised money, dunning state and next step."""
 
@@ -536,6 +589,9 @@ class OrderOut(BaseModel):
     dunning_block: bool
     next_step_on: IsoDay | None
     next_step: str | None = Field(description='The next step\'s actions, e.g. "remind".')
+    payment_terms: PaymentTermsOut | None = Field(
+        default=None, description="The order's own payment terms (null: the merchant's)."
+    )
 
 
 class PaymentResult(BaseModel):

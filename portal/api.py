@@ -137,6 +137,18 @@ def order_json(order: Order) -> dict:
         "dunning_block": order.dunning_block,
         "next_step_on": order.next_due_on.isoformat() if order.next_due_on else None,
         "next_step": ", ".join(a.kind for a in step.actions) if step else None,
+        "payment_terms": _terms_json(order),
+    }
+
+
+def _terms_json(order: Order) -> dict | None:
+    if order.payment_days is None and order.discount_percent is None:
+        return None
+    percent = order.discount_percent
+    return {
+        "net_days": order.payment_days,
+        "discount_percent": str(percent) if percent is not None else None,
+        "discount_days": order.discount_days,
     }
 
 

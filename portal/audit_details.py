@@ -24,6 +24,11 @@ SETTINGS_ACTIONS = ("settings.", "bank_account.", "api_token.")
 DETAIL_LABELS = {
     "prefix": _l("token start"),
     "section": _l("section"),
+    "payer_names": _l("payer names"),
+    "extra_references": _l("extra numbers"),
+    "payment_days": _l("net days"),
+    "discount_percent": _l("discount rate"),
+    "discount_days": _l("discount days"),
 }
 
 # The fixed words a settings change is audited with (ledger.settings.shown and _detail).

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from ledger import orders, settings
+from ledger import order_edits, orders, settings
 from ledger.bank import accounts as bank_accounts
 from ledger.permissions import ROLES
 from portal import audit_details
@@ -58,7 +58,10 @@ def _dict_keys(tree, name: str) -> set[str]:
 EXPANSIONS = {
     ("ledger/settings.py", "_detail(changes)"): set(settings.PARSERS),
     ("ledger/settings.py", "detail"): set(bank_accounts.DETAILS),
-    ("ledger/orders.py", "changes"): {*orders.DETAIL_FIELDS, "due_on", "amount"},
+    ("ledger/orders.py", "changes"): {*orders.DETAIL_FIELDS, "due_on", "amount"}
+    | {"payment_days", "discount_percent", "discount_days"},
+    ("ledger/order_edits.py", "changes"): {*order_edits.EDITABLE, *order_edits.INFO_FIELDS},
+    ("ledger/order_edits.py", "{field: change}"): set(order_edits.EDITABLE),
 }
 
 
