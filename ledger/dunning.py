@@ -122,6 +122,24 @@ def execute(
     return summary
 
 
+def execute_order(merchant: Merchant, order_id: int, today: date, started_by: str):
+    """The daily run's decision for one order, now (the order page's "run dunning"): the same
+    code as the run, recorded as a run of its own, so a step fires exactly once whichever
+    comes first (the unique (order, step, action) of its events). Returns (run, summary)."""
+    run = start_run(merchant, today, "portal", started_by)
+    summary = RunSummary(run_on=today, orders_due=1)
+    book = Rulebook.active(merchant.id)
+    if book.program is None:
+        summary.note = notes.text("run_no_rules")
+    else:
+        ctx = steps.StepContext(merchant, today, run.id)
+        _run_batch(ctx, book, summary, [order_id], dry_run=False)
+        summary.problems = ctx.problems
+    finish_run(run, summary)
+    db.session.commit()
+    return run, summary
+
+
 def _run_batch(ctx, book, summary: RunSummary, ids: list[int], dry_run: bool) -> None:
     """Decide and apply one batch in one transaction; again on fresh rows when a row changed
     meanwhile (a payment, another run's step), so nothing is decided on a stale read."""

@@ -13,7 +13,7 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from ledger import entries, lifecycle, manual, notes, orders, queueing
+from ledger import dunning, entries, lifecycle, manual, notes, orders, outbox, queueing
 from ledger.bank import inbox
 from ledger.clock import today_for
 from ledger.db import db
@@ -456,6 +456,25 @@ def remind(number: str):
         return _("A reminder (level %(level)s) is on its way.", level=order.dunning_level)
 
     return _act(number, command, notice, after=deliver)
+
+
+@bp.post("/orders/<number>/run")
+def run_dunning(number: str):
+    """The rules for this order now, as the daily run would decide today (the same code)."""
+    order = _own_order(number)
+    reason = lifecycle.why_not(order, lifecycle.Event.STEP)
+    if reason:
+        why = reasons.refusal_text(lifecycle.Refused(reason))
+        return _refused(order, _("Nothing was changed: %(reason)s.", reason=why))
+    run, summary = dunning.execute_order(merchant(), order.id, today_for(merchant()), actor())
+    for message_id in outbox.pending_ids(run_id=run.id):
+        queueing.deliver_soon(message_id)
+    db.session.refresh(order)
+    if summary.steps:
+        notice = _("The rules' step due today was taken for this order.")
+    else:
+        notice = _("The rules have nothing due for this order today.")
+    return _done(order, notice)
 
 
 @bp.post("/orders/<number>/letters")

@@ -154,3 +154,44 @@ def test_a_manual_payment_can_be_undone_once_a_bank_payment_not_here(
     again = portal.post(f"/orders/AK-1/payments/{entry_id}/undo")
     assert again.status_code == 422
     assert len(_entries(app, "AK-1", "payment.reversed")) == 1
+
+
+def test_run_dunning_for_one_order_takes_its_step_once_with_the_daily_run(
+    app, portal, seed, merchant_info
+):
+    from ledger import dunning
+    from ledger.db import db
+    from ledger.models import DunningEvent, DunningRun, Merchant, Order, OutboxMessage
+
+    app.config["MAHNWERK_TODAY"] = "2026-10-09"  # level 1 is due on 2026-10-08
+    seed(merchant_info["id"], [order_body("AK-1"), order_body("AK-2")], rules=RULES)
+    assert "Run dunning for this order" in portal.get("/orders/AK-1").get_data(as_text=True)
+    response = portal.post("/orders/AK-1/run")
+    assert response.status_code == 200
+    assert "step due today was taken" in response.get_data(as_text=True)
+    assert load(app, "AK-1").dunning_level == 1
+    assert load(app, "AK-2").dunning_level == 0  # only this order
+    again = portal.post("/orders/AK-1/run")
+    assert "nothing due for this order today" in again.get_data(as_text=True)
+
+    with app.app_context():
+        merchant = db.session.get(Merchant, merchant_info["id"])
+        summary = dunning.execute(merchant, date(2026, 10, 9))
+        assert summary.steps["remind"] == 1  # AK-2 only
+        one = db.session.scalar(select(Order.id).where(Order.number == "AK-1"))
+        reminders = db.session.scalars(
+            select(OutboxMessage.id).where(
+                OutboxMessage.order_id == one, OutboxMessage.purpose == "reminder"
+            )
+        ).all()
+        assert len(reminders) == 1
+        events = db.session.scalars(
+            select(DunningEvent.level).where(DunningEvent.order_id == one)
+        ).all()
+        assert events == [1]
+        runs = db.session.scalars(select(DunningRun.trigger)).all()
+        assert runs.count("portal") == 2
+
+    portal.post("/orders/AK-1/block", {"blocked": "on", "reason": "disputed"})
+    refused = portal.post("/orders/AK-1/run")
+    assert refused.status_code == 422 and "dunning is blocked" in refused.get_data(as_text=True)
