@@ -29,7 +29,6 @@ ROUTES: dict[str, Action] = {
     "orders.open_total": Action.VIEW,
     "orders.detail": Action.VIEW,
     "orders.remind": Action.DUNNING,
-    "orders.run_dunning": Action.DUNNING,
     "orders.block": Action.DUNNING,
     "orders.mark_overdue": Action.DUNNING,
     "orders.cancel": Action.DUNNING,
@@ -50,6 +49,9 @@ ROUTES: dict[str, Action] = {
     "collection.hand_over": Action.MONEY,  # a claim handed to a third party
     "collection.recall": Action.MONEY,
     "collection.details": Action.VIEW,
+    "messages.resend": Action.DUNNING,  # resend a message
+    "messages.send_as_letter": Action.DUNNING,
+    "messages.unsubscribe": Action.DUNNING,
     "letters.letter_list": Action.VIEW,
     "letters.letter_pdf": Action.VIEW,
     "letters.cancel": Action.DUNNING,
