@@ -29,6 +29,7 @@ ROUTES: dict[str, Action] = {
     "orders.open_total": Action.VIEW,
     "orders.detail": Action.VIEW,
     "orders.remind": Action.DUNNING,
+    "orders.run_dunning": Action.DUNNING,
     "orders.block": Action.DUNNING,
     "orders.mark_overdue": Action.DUNNING,
     "orders.cancel": Action.DUNNING,
