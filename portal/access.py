@@ -53,6 +53,9 @@ ROUTES: dict[str, Action] = {
     "messages.resend": Action.DUNNING,  # resend a message
     "messages.send_as_letter": Action.DUNNING,
     "messages.unsubscribe": Action.DUNNING,
+    "order_edits.edit": Action.MONEY,  # the amount is money; email, due date, address with it
+    "order_edits.accept": Action.MONEY,
+    "order_edits.payment_info": Action.MONEY,  # what the bank matching finds the order by
     "letters.letter_list": Action.VIEW,
     "letters.letter_pdf": Action.VIEW,
     "letters.cancel": Action.DUNNING,
