@@ -195,3 +195,16 @@ def test_run_dunning_for_one_order_takes_its_step_once_with_the_daily_run(
     portal.post("/orders/AK-1/block", {"blocked": "on", "reason": "disputed"})
     refused = portal.post("/orders/AK-1/run")
     assert refused.status_code == 422 and "dunning is blocked" in refused.get_data(as_text=True)
+
+
+def test_cancel_is_offered_on_prepayment_only_and_refused_for_invoice(
+    app, portal, seed, merchant_info
+):
+    app.config["MAHNWERK_TODAY"] = "2026-10-05"
+    seed(merchant_info["id"], [order_body("AK-1"), order_body("RE-1", method="invoice")])
+    assert 'id="cancel-reason"' in portal.get("/orders/AK-1").get_data(as_text=True)
+    assert 'id="cancel-reason"' not in portal.get("/orders/RE-1").get_data(as_text=True)
+    refused = portal.post("/orders/RE-1/cancel", {"reason": "x"})
+    assert refused.status_code == 422
+    assert load(app, "RE-1").status == "unpaid"
+    assert "order.cancelled" not in audit_actions(app, "RE-1")
