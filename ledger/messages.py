@@ -174,7 +174,7 @@ def reminder(
     history: "despite our reminder" only when an earlier reminder went out. One template per
     language (templates/mail/reminder.<lang>.jinja) gives both parts; Swiss German writes
     no ß, and money as the order's locale writes it."""
-    from ledger import customer_links
+    from ledger import customer_links, order_edits
     from ledger.documents import locales, slips
 
     locale = locales.locale_for(order)
@@ -198,6 +198,7 @@ def reminder(
         "amounts": amounts(order, locale),
         "ordered_on": format_day(order.ordered_on, lang),
         "due_on": format_day(order.due_on, lang),
+        "terms": order_edits.terms_text(order, lang),  # the payment terms' line
         "footer": footer(merchant),
         "logo": "logo" in inline,
         "qr": "qr" in inline,

@@ -204,6 +204,8 @@ def render(
     invoice_pdf: bytes | None = None,
 ) -> RenderedLetter:
     """The letter of `kind` for the order as it stands now, as PDF."""
+    from ledger import order_edits  # the payment terms' words (it imports the lifecycle)
+
     if kind not in KINDS:
         raise LetterError(f"unknown letter kind {kind!r} (one of {', '.join(KINDS)})")
     address = _lines(order.postal_address)
@@ -240,6 +242,7 @@ def render(
         today=day(today, locale),
         ordered_on=day(order.ordered_on, locale),
         due_on=day(order.due_on, locale),
+        terms=order_edits.terms_text(order, lang),  # "14 Tage 2 % Skonto, 30 Tage netto"
         cancelled_on=day(order.cancelled_on or today, locale),
         slip=_slip_context(slip, locale),
     )

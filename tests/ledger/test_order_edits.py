@@ -244,3 +244,20 @@ def test_fresh_payment_information_only_with_the_setting(merchant, add_order):
     db.session.commit()
     edit(order, amount="70.00")
     assert len(_payment_info_mails(order)) == 1
+
+
+def test_reminders_and_letters_state_the_payment_terms(merchant, tmp_path):
+    from ledger import messages
+    from ledger.documents import letters
+    from tests.ledger.test_documents import pdftotext
+
+    terms = {"net_days": 30, "discount_percent": "2.00", "discount_days": 14}
+    data = body("TERM-20001", payment_terms=terms)
+    data["customer"]["address"] = "Hauptstr. 1\n10115 Berlin"
+    order = upsert(merchant, data)
+    mail = messages.reminder(order, merchant, 1, None, False)
+    assert "Zahlungsbedingungen: 14 Tage 2 % Skonto, 30 Tage netto" in mail.body
+    letter = letters.render(order, merchant, "reminder", level=1)
+    assert "Zahlungsbedingungen: 14 Tage 2 % Skonto, 30 Tage netto" in " ".join(
+        pdftotext(letter.pdf, tmp_path).split()
+    )
