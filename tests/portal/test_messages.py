@@ -167,6 +167,12 @@ def test_send_as_letter_makes_a_reminder_letter_of_the_level(app, shop):
         letter = db.session.scalars(db.select(OutboxMessage).filter_by(kind="letter")).one()
         assert letter.purpose == "reminder" and letter.payload["level"] == 1
         assert letter.order_id == shop["order"] and "10115 Berlin" in letter.recipient
+        from ledger.models import Letter
+        from worker.jobs import deliver
+
+        deliver(letter.id)  # the letter channel renders the reminder letter of that level
+        made = db.session.scalars(db.select(Letter).filter_by(message_id=letter.id)).one()
+        assert made.kind == "reminder" and made.level == 1 and made.pdf.startswith(b"%PDF")
 
 
 def test_unsubscribe_stops_only_optional_notifications(app, shop):
