@@ -27,7 +27,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 from ledger import audit, lifecycle, messages, outbox, schemas
 from ledger.bank import index
 from ledger.db import db
-from ledger.models import Merchant, Method, Order
+from ledger.models import Merchant, Method, Order, utcnow
 
 EDITABLE = ("customer_email", "amount", "due_on", "postal_address")
 # A change of these sends fresh payment information (when the merchant wants it).
@@ -123,8 +123,12 @@ def edit_order(order: Order, values: dict, cause: lifecycle.Cause) -> dict[str, 
 
 
 def accept_shop_change(order: Order, field: str, cause: lifecycle.Cause) -> list:
-    """Apply the shop's value kept aside for `field`; the field follows the shop again."""
+    """Apply the shop's value kept aside for `field`; the field follows the shop again.
+    Like an edit, only while the order is open."""
     order = lifecycle.lock(order)
+    reason = lifecycle.why_not(order, lifecycle.Event.EDIT)
+    if reason:
+        raise lifecycle.Refused(reason)
     kept = dict(order.shop_changes or {})
     if field not in kept:
         raise EditRefused({"field": "no_shop_change"})
@@ -296,7 +300,7 @@ def set_payment_info(order: Order, names: list[str], refs: list[str], cause: lif
         index.index_order(order)
     if not changes:
         raise EditRefused({"form": "unchanged"})
-    order.updated_at = order.updated_at  # the lock's version check runs on the UPDATE
+    order.updated_at = utcnow()
     audit.record(order.merchant_id, cause.actor, "order.payment_info_changed", order.id, **changes)
     return changes
 

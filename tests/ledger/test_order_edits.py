@@ -261,3 +261,19 @@ def test_reminders_and_letters_state_the_payment_terms(merchant, tmp_path):
     assert "Zahlungsbedingungen: 14 Tage 2 % Skonto, 30 Tage netto" in " ".join(
         pdftotext(letter.pdf, tmp_path).split()
     )
+
+
+def test_a_shop_change_is_not_accepted_once_the_order_is_paid(merchant, pay):
+    order = upsert(merchant, body("E-5"))
+    edit(order, customer_email="hand@example.de")
+    shop = body("E-5")
+    shop["customer"]["email"] = "shop@example.de"
+    upsert(merchant, shop)
+    pay(order, "100.00")
+    db.session.commit()
+    with pytest.raises(lifecycle.Refused):
+        order_edits.accept_shop_change(order, "customer_email", cause())
+    db.session.rollback()
+    db.session.refresh(order)
+    assert order.customer_email == "hand@example.de"
+    assert order.shop_changes == {"customer_email": "shop@example.de"}
