@@ -398,6 +398,7 @@ def test_good_customer_and_number_edge_cases(app, shop):
         "region": "W",
         "language": "fr",
         "type": "b2b",
+        "number": None,  # the shop's customer number, none sent
     }
     read = shop.get(f"/api/v1/orders/{number}")
     assert read.status_code == 200 and read.json["number"] == number
