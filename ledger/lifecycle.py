@@ -984,11 +984,20 @@ def begin_step(order: Order) -> str | None:
     return why_not(_locked(order), Event.STEP)
 
 
-def may_message(order: Order | None) -> str | None:
-    """The worker's last look before a customer message goes out: why not, or None."""
+def may_message(order: Order | None, purpose: str = "reminder") -> str | None:
+    """The last look before a customer message goes out: why not, or None. A reminder follows
+    the table (not to a paid, cancelled or blocked order); payment information and an invoice
+    with its payment slip, which the merchant asked for, go while the order is owed, even
+    blocked, and never once it is paid, cancelled, written off or erased."""
     if order is None:
         return None
-    return why_not(order, Event.REMIND)
+    if purpose == "reminder":
+        return why_not(order, Event.REMIND)
+    if order.status not in OPEN_STATUSES:
+        return Refusal("status", status=Status(order.status))
+    if order.erased_at is not None:
+        return Refusal("erased")
+    return None
 
 
 def held_because(order: Order, today: date) -> str | None:

@@ -22,8 +22,9 @@ from ledger import bulk
 from ledger.db import db
 from ledger.models import MessageState, OutboxMessage, utcnow
 
-# Messages to the customer that a payment or cancellation makes wrong to send.
-CUSTOMER_PURPOSES = ("reminder",)
+# Messages to the customer that a payment or cancellation makes wrong to send: they ask for
+# money (lifecycle.may_message takes the last look before each goes out).
+CUSTOMER_PURPOSES = ("reminder", "payment_info", "invoice")
 MAX_ATTEMPTS = 5
 LEASE = timedelta(minutes=5)  # SMTP and webhooks time out after 60 and 10 seconds
 BACKOFF_FIRST = timedelta(minutes=1)

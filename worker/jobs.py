@@ -85,11 +85,11 @@ def _deliver_all(message_ids) -> None:
 
 
 def _still_wanted(message: OutboxMessage) -> str | None:
-    """Last look before a customer hears from us: a reminder to a paid, cancelled or blocked
+    """Last look before a customer hears from us: a request for money to a paid or cancelled
     order is never sent, whatever happened since the decision (the order lifecycle decides)."""
     if message.purpose not in outbox.CUSTOMER_PURPOSES:
         return None
-    return lifecycle.may_message(message.order)
+    return lifecycle.may_message(message.order, message.purpose)
 
 
 def _worker_name() -> str:

@@ -172,16 +172,17 @@ def request_letter(order: Order, kind: str, actor: str) -> OutboxMessage:
 
 def _withdraw_unwanted(merchant_id: int) -> None:
     """The last look before printing, as the worker's before an email: a waiting reminder to an
-    order paid, cancelled or blocked meanwhile is cancelled, never printed."""
+    order paid, cancelled or blocked meanwhile, or payment information or an invoice with its
+    slip to one paid or cancelled, is cancelled, never printed."""
     waiting = db.session.scalars(
         select(Letter).where(
             Letter.merchant_id == merchant_id,
             Letter.state == LetterState.CREATED,
-            Letter.kind == "reminder",
+            Letter.kind.in_(outbox.CUSTOMER_PURPOSES),
         )
     ).all()
     for letter in waiting:
-        reason = lifecycle.may_message(letter.order)
+        reason = lifecycle.may_message(letter.order, letter.kind)
         if reason:
             cancel_letter(letter, "system", str(reason))
 

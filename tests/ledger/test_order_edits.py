@@ -246,6 +246,21 @@ def test_fresh_payment_information_only_with_the_setting(merchant, add_order):
     assert len(_payment_info_mails(order)) == 1
 
 
+def test_payment_information_still_waiting_is_withdrawn_when_the_order_is_paid(
+    merchant, add_order, pay
+):
+    """Payment information asks for money: a payment withdraws it as it does a reminder."""
+    order = add_order(merchant, "P-1")
+    db.session.commit()
+    edit(order, amount="70.00")
+    (mail,) = _payment_info_mails(order)
+    assert mail.state == "pending"
+    pay(order, "70.00")
+    db.session.commit()
+    db.session.refresh(mail)
+    assert mail.state == "cancelled" and "paid" in mail.last_error
+
+
 def test_reminders_and_letters_state_the_payment_terms(merchant, tmp_path):
     from ledger import messages
     from ledger.documents import letters

@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 from sqlalchemy import func, select
 
-from ledger import dunning, orders, rulesets
+from ledger import dunning, lifecycle, orders, rulesets
 from ledger.accounts import find_merchant
 from ledger.db import db
 from ledger.documents import invoices, print_runs
@@ -255,6 +255,19 @@ def test_a_waiting_reminder_to_a_paid_order_is_not_printed(shop, pay):
     letter = db.session.scalar(select(Letter))
     assert letter.state == LetterState.CANCELLED and letter.cancelled_by == "system"
     assert "paid" in letter.cancel_reason
+
+
+def test_waiting_payment_information_prints_for_a_blocked_order_not_a_cancelled_one(shop):
+    blocked, cancelled = order_with_address(shop, "AK-1"), order_with_address(shop, "AK-2")
+    first, second = letter_for(blocked), letter_for(cancelled)
+    today = DAY0 + timedelta(days=3)
+    lifecycle.block(blocked, lifecycle.Cause(ACTOR, "manual", today, reason="Rückfrage"))
+    lifecycle.cancel(cancelled, lifecycle.Cause(ACTOR, "manual", today))
+    db.session.commit()
+    run = print_runs.start_print_run(shop, today, ACTOR)
+    assert [letter.id for letter in print_runs.letters_of(run)] == [first.id]
+    db.session.refresh(second)
+    assert second.state == LetterState.CANCELLED and "cancelled" in second.cancel_reason
 
 
 def test_other_merchants_letters_stay_out(shop, make_merchant):

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from ledger import dunning
+from ledger import dunning, lifecycle, outbox
 from ledger.db import db
 from ledger.models import DunningRun, OutboxMessage
 from ledger.webhooks import signature
@@ -62,6 +62,33 @@ def test_last_look_before_sending_to_a_customer(card_merchant, add_order, mail_s
     assert deliver(message_id) == "cancelled"
     assert mail_sink.messages() == []
     assert db.session.get(OutboxMessage, message_id).state == "cancelled"
+
+
+def _payment_info(order):
+    message = outbox.add(
+        order.merchant_id, "email", "payment_info", order.customer_email, order_id=order.id,
+        subject="Zahlungsinformationen", body="Bitte überweisen Sie 80,00 EUR.",
+    )  # fmt: skip
+    db.session.commit()
+    return message.id
+
+
+def test_last_look_before_payment_information(card_merchant, add_order, mail_sink):
+    """Payment information goes to a blocked order (the merchant asked for it) but never to one
+    paid or cancelled between the request and delivery."""
+    order = add_order(card_merchant, "P-1")
+    lifecycle.block(order, lifecycle.Cause("test", "manual", REMINDER_DAY, reason="Rückfrage"))
+    db.session.commit()
+    assert deliver(_payment_info(order)) == "sent"
+
+    for status in ("paid", "cancelled"):
+        message_id = _payment_info(order)
+        order.status = status  # by a path that does not touch the outbox
+        db.session.commit()
+        assert deliver(message_id) == "cancelled"
+        assert db.session.get(OutboxMessage, message_id).state == "cancelled"
+        order.status = "unpaid"
+    assert len(mail_sink.messages()) == 1
 
 
 def test_smtp_failure_is_retried_later(app, card_merchant, add_order, mail_sink, unused_port):
