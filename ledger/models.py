@@ -155,6 +155,11 @@ class Merchant(db.Model):
     payment_info_on_change: Mapped[bool] = mapped_column(
         Boolean, default=True, server_default=sql_text("true")
     )
+    # A confirmation to the customer when a payment settles the order (optional: the customer
+    # may unsubscribe from it, ledger.order_messages.OPTIONAL_PURPOSES).
+    payment_received_mail: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sql_text("false")
+    )
     # What a manual cancellation tells the customer by default: none | email | letter.
     cancellation_notice: Mapped[str] = mapped_column(
         String(10), default="none", server_default="none"
