@@ -6,18 +6,20 @@ decides), so every reminder, cancellation and digest on the demo orders was made
 
 from __future__ import annotations
 
+import io
 import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+import segno
 from sqlalchemy import select
 
-from ledger import accounts, dunning, orders, rulesets
+from ledger import accounts, bounces, claims, collection, dunning, lifecycle, orders, rulesets
 from ledger.bank import accounts as bank_accounts
 from ledger.clock import today_for
 from ledger.db import db
 from ledger.documents import print_runs
-from ledger.models import OPEN_STATUSES, Order, Status
+from ledger.models import OPEN_STATUSES, Order, OutboxMessage, Source, Status
 from ledger.money import CENT
 
 MERCHANT_NAME = "Alpenkiste GmbH"
@@ -201,6 +203,7 @@ def load(count: int = 300, seed: int = 20261123, after_run=None) -> bool:
             after_run(run)
     _replay_day(merchant, today, by_day.get(today, []), run=False)
     _request_letters(merchant)
+    _showcase(merchant, today)
     rulesets.save_version(
         merchant,
         DEMO_DRAFT,
@@ -227,6 +230,83 @@ def _request_letters(merchant) -> None:
         )
         if order is not None:
             print_runs.request_letter(order, "payment_info", DEMO_EMAIL)
+
+
+def _first_open(merchant, *conditions) -> Order | None:
+    return db.session.scalar(
+        select(Order)
+        .where(Order.merchant_id == merchant.id, Order.status.in_(OPEN_STATUSES), *conditions)
+        .order_by(Order.dunning_level.desc(), Order.id)  # the furthest in dunning first
+        .limit(1)
+    )
+
+
+def _showcase(merchant, today: date) -> None:
+    """One order for each of the order page's sections that the replayed days do not make on
+    their own: a customer's "already paid" claim with a proof, a case with the collection
+    partner and its first report, an overpayment to refund, a reminder that bounced."""
+    merchant.bounce_domain = "alpenkiste.example"
+    merchant.collection_partner = "Inkasso Süd GmbH"
+    merchant.ask_refund_details = True
+    merchant.cancellation_notice = "email"
+    cause = lifecycle.Cause(DEMO_EMAIL, Source.MANUAL, today)
+    claimed = _first_open(merchant, Order.payment_method == "prepayment", Order.dunning_level > 0)
+    if claimed is not None:
+        proof = segno.make("Überweisung an Alpenkiste GmbH", micro=False)
+        png = io.BytesIO()
+        proof.save(png, kind="png", scale=4)
+        note = "Ich habe am Montag überwiesen, der Beleg ist anbei."
+        claims.claim(claimed, today - timedelta(days=2), note, png.getvalue(), "beleg.png")
+    handed = _first_open(merchant, Order.payment_method == "invoice")
+    if handed is not None:
+        collection.hand_over(handed, cause)
+        report = collection.parse_update({"status": "accepted", "partner_file_number": "IS-2611"})
+        collection.update_from_partner(handed, report, "api", today)
+    overpaid = _first_open(merchant, Order.payment_method == "prepayment", Order.dunning_level == 0)
+    if overpaid is not None:
+        paid = {"amount": str(overpaid.open_amount + 15), "paid_on": today.isoformat()}
+        orders.record_payment(overpaid, orders.parse_payment(paid), "api")
+    reminder = db.session.scalar(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.merchant_id == merchant.id,
+            OutboxMessage.kind == "email",
+            OutboxMessage.purpose == "reminder",
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+    if reminder is not None:
+        bounces.handle(_bounce(reminder, merchant), [bounces.return_path(reminder, merchant)])
+    db.session.flush()
+
+
+def _bounce(message: OutboxMessage, merchant) -> bytes:
+    """A Postfix delivery status notification for the message (RFC 3464)."""
+    return f"""\
+From: MAILER-DAEMON@mx.alpenkiste.example (Mail Delivery System)
+To: {bounces.return_path(message, merchant)}
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+The mail system could not deliver your message.
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.alpenkiste.example
+
+Final-Recipient: rfc822; {message.recipient}
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 <{message.recipient}>: Recipient address rejected: User unknown
+
+--B--
+""".encode()
 
 
 def _replay_day(merchant, day: date, happenings: list, run: bool = True):

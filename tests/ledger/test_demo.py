@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from ledger import demo, preview, rulesets
 from ledger.accounts import find_merchant
 from ledger.db import db
-from ledger.models import DunningEvent, Order, OutboxMessage
+from ledger.models import CollectionCase, DunningEvent, Order, OutboxMessage, PaymentClaim
 
 
 def test_demo_loads_once_with_every_state_and_a_draft_version(ctx):
@@ -32,3 +32,14 @@ def test_demo_loads_once_with_every_state_and_a_draft_version(ctx):
         .where(OutboxMessage.kind == "letter", OutboxMessage.purpose == "payment_info")
     ).all()
     assert sorted(asked) == ["AT", "CH", "DE"]
+    # The order page's sections the replayed days do not make on their own, one order each.
+    assert db.session.scalar(select(func.count(PaymentClaim.id))) == 1
+    claim = db.session.scalar(select(PaymentClaim))
+    assert claim.proof_type == "image/png" and claim.state == "open"
+    (case,) = db.session.scalars(select(CollectionCase)).all()
+    assert case.partner == "Inkasso Süd GmbH" and case.status == "accepted"
+    assert any(o.statement.credit > 0 for o in db.session.scalars(select(Order)))
+    bounced = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.bounced_at.is_not(None))
+    ).all()
+    assert len(bounced) == 1 and "5.1.1" in bounced[0].bounce_reason
