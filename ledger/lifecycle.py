@@ -487,6 +487,7 @@ def record_payment(
     if reason := payment_refusal(order, amount):
         raise Refused(reason)
     into = batch.entries if batch is not None else None
+    paid_before = order.status == Status.PAID
 
     def post(kind: EntryKind, value: Decimal) -> LedgerEntry:
         return entries.post(
@@ -524,10 +525,22 @@ def record_payment(
     )
     if batch is not None:
         batch.booked(order, entry, audited)
+        if order.status == Status.PAID and not paid_before:
+            batch.paid(order, amount, paid_on)
     else:
         refresh(order, cause)
         audit.add(audited)
+        if order.status == Status.PAID and not paid_before:
+            _payment_received(order, amount, paid_on)
     return entry, True
+
+
+def _payment_received(order: Order, amount: Decimal, paid_on: date) -> None:
+    """The customer's optional confirmation of the payment that settled the order
+    (ledger.notices: only when the merchant wants it and the customer did not unsubscribe)."""
+    from ledger import notices  # it queues letters and mails through the commands here
+
+    notices.payment_received(order, amount, paid_on)
 
 
 class PaymentBatch:
@@ -549,6 +562,7 @@ class PaymentBatch:
         self._touched: dict[int, Order] = {}
         self._audited: list[dict] = []
         self._books: dict[int, Rulebook] = {}
+        self._paid: dict[int, tuple[Order, Decimal, date]] = {}  # settled by the batch
         self.entries: list[LedgerEntry] = []  # booked, not written yet (entries.write_many)
 
     def expect(self, order_ids, source: str, references) -> None:
@@ -585,6 +599,11 @@ class PaymentBatch:
         self._touched[order.id] = order
         self._audited.append(audited)
 
+    def paid(self, order: Order, amount: Decimal, paid_on: date) -> None:
+        """A payment settled the order: its "payment received" mail is queued by `finish`
+        (once, with the payment that settled it)."""
+        self._paid[order.id] = (order, amount, paid_on)
+
     def withdraw_messages(self, order: Order, reason: str) -> None:
         self._withdraw.setdefault(reason, set()).add(order.id)
 
@@ -611,7 +630,10 @@ class PaymentBatch:
         audit.record_many(self._audited)
         for reason, ids in self._withdraw.items():
             outbox.cancel_pending_for_orders(sorted(ids), reason)
-        self._withdraw, self._touched, self._audited = {}, {}, []
+        for order, amount, paid_on in self._paid.values():
+            if order.status == Status.PAID:  # not reversed by a later payment of the batch
+                _payment_received(order, amount, paid_on)
+        self._withdraw, self._touched, self._audited, self._paid = {}, {}, [], {}
 
 
 def write_orders(orders: list[Order]) -> None:
@@ -988,11 +1010,21 @@ def may_message(order: Order | None, purpose: str = "reminder") -> str | None:
     """The last look before a customer message goes out: why not, or None. A reminder follows
     the table (not to a paid, cancelled or blocked order); payment information and an invoice
     with its payment slip, which the merchant asked for, go while the order is owed, even
-    blocked, and never once it is paid, cancelled, written off or erased."""
+    blocked, and never once it is paid, cancelled, written off or erased. A cancellation
+    notice goes only while the order is cancelled and no payment came in after the
+    cancellation (reactivated or paid meanwhile: it would be wrong)."""
     if order is None:
         return None
     if purpose == "reminder":
         return why_not(order, Event.REMIND)
+    if purpose == "cancellation":
+        if order.status != Status.CANCELLED:
+            return Refusal("status", status=Status(order.status))
+        if order.paid_after_cancellation:
+            return Refusal("paid_already")
+        if order.erased_at is not None:
+            return Refusal("erased")
+        return None
     if order.status not in OPEN_STATUSES:
         return Refusal("status", status=Status(order.status))
     if order.erased_at is not None:

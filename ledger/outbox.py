@@ -25,6 +25,9 @@ from ledger.models import MessageState, OutboxMessage, utcnow
 # Messages to the customer that a payment or cancellation makes wrong to send: they ask for
 # money (lifecycle.may_message takes the last look before each goes out).
 CUSTOMER_PURPOSES = ("reminder", "payment_info", "invoice")
+# Every customer message that gets the last look before it goes out or is printed: those asking
+# for money, and the cancellation notice (not to an order no longer cancelled).
+LAST_LOOK_PURPOSES = (*CUSTOMER_PURPOSES, "cancellation")
 MAX_ATTEMPTS = 5
 LEASE = timedelta(minutes=5)  # SMTP and webhooks time out after 60 and 10 seconds
 BACKOFF_FIRST = timedelta(minutes=1)

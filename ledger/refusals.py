@@ -88,6 +88,7 @@ TEXTS: dict[str, str] = {
     "print_run_state": "the print run is {state}",
     "no_postal_address": "the order has no postal address",
     "no_invoice": "the order has no invoice",
+    "no_customer_email": "the order has no customer email",
     "not_a_pdf": "the file is not a PDF",
     "pdf_encrypted": "the PDF is encrypted",
     "pdf_empty": "the PDF has no pages",
@@ -101,6 +102,11 @@ TEXTS: dict[str, str] = {
         "the order still has {amount} open: report partially_paid with the payment, or paid "
         "with the payment that settles it"
     ),
+    # ledger.bulk_actions: one action on many orders of the list
+    "bulk_action": "{action!r} is not a bulk action",
+    "bulk_empty": "there are no orders to act on",
+    "bulk_too_many": "{count} orders are more than the {limit} one bulk action may touch",
+    "bulk_failed": "it failed: {detail}",
 }
 
 

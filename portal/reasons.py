@@ -91,6 +91,7 @@ REFUSALS = {
     "print_run_state": _l("the print run is %(state)s"),
     "no_postal_address": _l("the order has no postal address"),
     "no_invoice": _l("the order has no invoice"),
+    "no_customer_email": _l("the order has no customer email"),
     "not_a_pdf": _l("the file is not a PDF"),
     "pdf_encrypted": _l("the PDF is encrypted"),
     "pdf_empty": _l("the PDF has no pages"),
@@ -103,6 +104,10 @@ REFUSALS = {
         "the order still has %(amount)s open: report partially_paid with the payment, or paid "
         "with the payment that settles it"
     ),
+    "bulk_action": _l("'%(action)s' is not a bulk action"),
+    "bulk_empty": _l("there are no orders to act on"),
+    "bulk_too_many": _l("%(count)s orders are more than the %(limit)s one bulk action may touch"),
+    "bulk_failed": _l("it failed: %(detail)s"),
 }
 
 # The scorer's reasons for a suggestion (ledger.bank.scoring.REASONS).

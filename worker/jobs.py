@@ -87,7 +87,7 @@ def _deliver_all(message_ids) -> None:
 def _still_wanted(message: OutboxMessage) -> str | None:
     """Last look before a customer hears from us: a request for money to a paid or cancelled
     order is never sent, whatever happened since the decision (the order lifecycle decides)."""
-    if message.purpose not in outbox.CUSTOMER_PURPOSES:
+    if message.purpose not in outbox.LAST_LOOK_PURPOSES:
         return None
     return lifecycle.may_message(message.order, message.purpose)
 
@@ -285,3 +285,11 @@ def purge_old_messages() -> int:
     db.session.commit()
     log.info("retention: %d messages purged", purged)
     return purged
+
+
+def run_bulk_job(job_id: int) -> dict:
+    """A bulk action of the orders list (ledger.bulk_actions): order by order, each change
+    committed with the job's position, so a rerun after a stop goes on where it stopped."""
+    from ledger import bulk_actions
+
+    return bulk_actions.run(job_id)

@@ -147,13 +147,36 @@ def cancel_letter(letter: Letter, actor: str, reason: str | None = None) -> Lett
 def request_letter(order: Order, kind: str, actor: str) -> OutboxMessage:
     """A letter asked for on the order page (payment information, or the shop's invoice with a
     payment slip): an outbox message the worker turns into a letter for the next print run.
-    Refused without a postal address, and an invoice letter without a stored invoice."""
+    Refused for an order not owed (paid, cancelled, erased: lifecycle.may_message), without a
+    postal address, and an invoice letter without a stored invoice."""
     if kind not in ON_REQUEST:
         raise Refused("unknown_choice", choice=kind)
+    if reason := lifecycle.may_message(order, kind):  # they ask for money: open orders only
+        raise Refused(reason)
     if not (order.postal_address or "").strip():
         raise Refused("no_postal_address")
     if kind == "invoice" and invoices.invoice_of(order) is None:
         raise Refused("no_invoice")
+    message = _letter_message(order, kind)
+    audit.record(
+        order.merchant_id, actor, "letter.requested", order.id, kind=kind, message=message.id
+    )
+    return message
+
+
+def cancellation_letter(order: Order) -> OutboxMessage:
+    """The cancellation notice by letter (ledger.notices audits it): only for a cancelled
+    order with a postal address; the last look before printing withdraws it when the order is
+    no longer cancelled (lifecycle.may_message)."""
+    if reason := lifecycle.may_message(order, "cancellation"):
+        raise Refused(reason)
+    if not (order.postal_address or "").strip():
+        raise Refused("no_postal_address")
+    return _letter_message(order, "cancellation")
+
+
+def _letter_message(order: Order, kind: str) -> OutboxMessage:
+    """The outbox message the worker turns into a letter of `kind` for the next print run."""
     recipient = "\n".join(filter(None, [order.customer_name, order.postal_address]))
     message = outbox.add(
         order.merchant_id,
@@ -164,21 +187,19 @@ def request_letter(order: Order, kind: str, actor: str) -> OutboxMessage:
         payload={"language": order.language, "manual": True},
     )
     db.session.flush()
-    audit.record(
-        order.merchant_id, actor, "letter.requested", order.id, kind=kind, message=message.id
-    )
     return message
 
 
 def _withdraw_unwanted(merchant_id: int) -> None:
     """The last look before printing, as the worker's before an email: a waiting reminder to an
-    order paid, cancelled or blocked meanwhile, or payment information or an invoice with its
-    slip to one paid or cancelled, is cancelled, never printed."""
+    order paid, cancelled or blocked meanwhile, payment information or an invoice with its
+    slip to one paid or cancelled, or a cancellation notice to one no longer cancelled, is
+    cancelled, never printed."""
     waiting = db.session.scalars(
         select(Letter).where(
             Letter.merchant_id == merchant_id,
             Letter.state == LetterState.CREATED,
-            Letter.kind.in_(outbox.CUSTOMER_PURPOSES),
+            Letter.kind.in_(outbox.LAST_LOOK_PURPOSES),
         )
     ).all()
     for letter in waiting:
