@@ -267,8 +267,23 @@ def _webhook_url(raw: str, _values: dict) -> str | None:
 
 
 def _shop_url(raw: str, _values: dict) -> str | None:
+    """Where the order page re-reads an order (ledger/shop_sync.py): the webhook's policy
+    (https, plain http only for this machine; internal addresses are refused when fetching
+    on an installation for many merchants), no credentials, query or fragment (the path gets
+    /orders/<number> appended, and the GET is signed with the webhook secret instead)."""
     url = raw.strip()
-    return _url_parts(url) and url if url else None
+    if not url:
+        return None
+    parts = _url_parts(url)
+    if parts.username is not None or parts.password is not None:
+        raise _Refused(N_("The shop URL must not contain a user name or password."))
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise _Refused(N_("The shop URL must not have a query (?…) or a fragment (#…)."))
+    if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
+        raise _Refused(
+            N_("The shop URL needs https:// (plain http only for localhost or 127.0.0.1).")
+        )
+    return url
 
 
 def _url_parts(url: str):

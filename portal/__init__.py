@@ -56,6 +56,7 @@ def init_portal(app: Flask) -> None:
         runs,
         security,
         settings,
+        shop_sync,
         ui,
         users,
     )
@@ -85,6 +86,7 @@ def init_portal(app: Flask) -> None:
         refunds,
         collection,
         order_edits,
+        shop_sync,
         audit_page,
         settings,
         users,

@@ -60,6 +60,7 @@ ROUTES: dict[str, Action] = {
     "letters.letter_pdf": Action.VIEW,
     "letters.cancel": Action.DUNNING,
     "letters.run_list": Action.VIEW,
+    "shop_sync.reread": Action.MONEY,  # the shop's data applied like an API upsert
     "letters.start_run": Action.DUNNING,
     "letters.run_pdf": Action.VIEW,
     "letters.run_manifest": Action.VIEW,

@@ -29,6 +29,7 @@ DETAIL_LABELS = {
     "payment_days": _l("net days"),
     "discount_percent": _l("discount rate"),
     "discount_days": _l("discount days"),
+    "tags": _l("tags"),  # an order's tags (ledger/shop_sync.py)
 }
 
 # The fixed words a settings change is audited with (ledger.settings.shown and _detail).

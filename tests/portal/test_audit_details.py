@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from ledger import order_edits, orders, settings
+from ledger import order_edits, orders, settings, shop_sync
 from ledger.bank import accounts as bank_accounts
 from ledger.permissions import ROLES
 from portal import audit_details
@@ -62,6 +62,7 @@ EXPANSIONS = {
     | {"payment_days", "discount_percent", "discount_days"},
     ("ledger/order_edits.py", "changes"): {*order_edits.EDITABLE, *order_edits.INFO_FIELDS},
     ("ledger/order_edits.py", "{field: change}"): set(order_edits.EDITABLE),
+    ("ledger/shop_sync.py", "changes"): set(shop_sync.COMPARED),
 }
 
 
