@@ -46,6 +46,9 @@ ROUTES: dict[str, Action] = {
     "orders.erase": Action.ERASE,
     "orders.export": Action.REPORTS,
     "orders.send_letter": Action.DUNNING,
+    "bulk.review": Action.DUNNING,  # mark_paid needs MONEY too (checked in portal/bulk.py)
+    "bulk.start": Action.DUNNING,
+    "bulk.progress": Action.VIEW,
     "claims.proof": Action.VIEW,  # a customer's proof of payment, the merchant's own
     "collection.hand_over": Action.MONEY,  # a claim handed to a third party
     "collection.recall": Action.MONEY,
@@ -53,14 +56,15 @@ ROUTES: dict[str, Action] = {
     "messages.resend": Action.DUNNING,  # resend a message
     "messages.send_as_letter": Action.DUNNING,
     "messages.unsubscribe": Action.DUNNING,
+    "messages.send_payment_info": Action.DUNNING,  # the payment information emailed again
     "order_edits.edit": Action.MONEY,  # the amount is money; email, due date, address with it
     "order_edits.accept": Action.MONEY,
     "order_edits.payment_info": Action.MONEY,  # what the bank matching finds the order by
+    "shop_sync.reread": Action.MONEY,  # the shop's data applied like an API upsert
     "letters.letter_list": Action.VIEW,
     "letters.letter_pdf": Action.VIEW,
     "letters.cancel": Action.DUNNING,
     "letters.run_list": Action.VIEW,
-    "shop_sync.reread": Action.MONEY,  # the shop's data applied like an API upsert
     "letters.start_run": Action.DUNNING,
     "letters.run_pdf": Action.VIEW,
     "letters.run_manifest": Action.VIEW,
@@ -102,6 +106,7 @@ ROUTES: dict[str, Action] = {
     "settings.save_webhook": Action.SETTINGS,
     "settings.save_shop": Action.SETTINGS,
     "settings.save_time": Action.SETTINGS,
+    "settings.save_notices": Action.SETTINGS,
     "settings.logo": Action.VIEW,  # the letterhead's logo, for everyone of the merchant
     "settings.upload_logo": Action.SETTINGS,
     "settings.remove_logo": Action.SETTINGS,

@@ -10,16 +10,26 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, url_f
 from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ledger import dunning, entries, lifecycle, manual, notes, orders, outbox, queueing
+from ledger import (
+    dunning,
+    entries,
+    lifecycle,
+    manual,
+    notes,
+    notices,
+    order_filters,
+    orders,
+    outbox,
+    queueing,
+)
 from ledger.bank import inbox
 from ledger.clock import today_for
 from ledger.db import db
 from ledger.documents import invoices, print_runs
 from ledger.models import (
-    OPEN_STATUSES,
     ORDER_STATUSES,
     PAYMENT_METHODS,
     AuditEntry,
@@ -46,7 +56,7 @@ bp.before_request(require_login)
 
 MAX_SEARCH = 200
 MAX_REASON = 500
-FLAGS = ("paid_after_cancellation", "payment_claimed")
+FLAGS = order_filters.FLAGS
 
 
 @bp.get("/")
@@ -54,8 +64,9 @@ def index():
     return redirect(url_for("dashboard.page"))
 
 
-def _filters() -> tuple[dict, list[str]]:
-    args = request.args
+def _filters(args=None) -> tuple[dict, list[str]]:
+    """The list's filters from the request's arguments (or `args`), and what was ignored."""
+    args = request.args if args is None else args
     errors = []
     status = args.get("status", "").strip()
     if status and status not in ORDER_STATUSES:
@@ -71,32 +82,37 @@ def _filters() -> tuple[dict, list[str]]:
     if flag and flag not in FLAGS:
         errors.append(_("Unknown filter %(flag)s; showing all orders.", flag=repr(flag)))
         flag = ""
+    level_text = args.get("level", "").strip()
+    level = ""  # kept as text: level 0 is a filter too (and stays in the URL)
+    if level_text:
+        if level_text.isdigit() and int(level_text) <= order_filters.MAX_LEVEL:
+            level = str(int(level_text))
+        else:
+            errors.append(
+                _(
+                    "The dunning level must be a whole number from 0 to %(max)d; showing all "
+                    "levels.",
+                    max=order_filters.MAX_LEVEL,
+                )
+            )
+    days = {}
+    for key in ("ordered_from", "ordered_to"):
+        text = args.get(key, "").strip()
+        days[key] = _day(text)
+        if text and days[key] is None:
+            errors.append(
+                _("%(date)s is not a date like 2026-03-31; it is ignored.", date=repr(text[:40]))
+            )
     q = args.get("q", "").strip()
     if len(q) > MAX_SEARCH:
         errors.append(_("The search was cut to its first %(num)d characters.", num=MAX_SEARCH))
         q = q[:MAX_SEARCH]
-    return {"status": status, "method": method, "flag": flag, "q": q}, errors
+    filters = {"status": status, "method": method, "flag": flag, "level": level, **days, "q": q}
+    return filters, errors
 
 
 def _conditions(filters: dict) -> list:
-    conditions = [Order.merchant_id == current_user.merchant_id]
-    if filters["status"]:
-        conditions.append(Order.status == filters["status"])
-    if filters["method"]:
-        conditions.append(Order.payment_method == filters["method"])
-    if filters["flag"] == "paid_after_cancellation":
-        conditions.append(Order.paid_after_cancellation.is_(True))
-    elif filters["flag"] == "payment_claimed":  # open orders whose customer says they paid
-        conditions += [Order.payment_claimed_on.is_not(None), Order.status.in_(OPEN_STATUSES)]
-    if filters["q"]:
-        q = filters["q"]
-        conditions.append(
-            or_(
-                Order.number.icontains(q, autoescape=True),
-                Order.customer_name.icontains(q, autoescape=True),
-            )
-        )
-    return conditions
+    return order_filters.conditions(current_user.merchant_id, filters)
 
 
 def _open_totals(conditions: list) -> list[tuple[str, Decimal]]:
@@ -367,12 +383,28 @@ def cancel(number: str):
             form,
         )
 
+    # How the customer hears of it (ledger.notices): the merchant's default when not sent.
+    how = request.form.get("notice", merchant().cancellation_notice or "none").strip()
+    form["cancel_notice"] = how
+    if how not in notices.HOWS:
+        problem = _("Choose how the customer is told: no, by email or by letter.")
+        return _refused(_own_order(number), problem, form)
+
     def command(order, cause):
         why = reason or "cancelled in the portal"
-        return lifecycle.cancel(order, dataclasses.replace(cause, reason=why))
+        lifecycle.cancel(order, dataclasses.replace(cause, reason=why))
+        return notices.send_cancellation_notice(order, how, cause.actor)
+
+    def deliver(message):
+        if message is not None:
+            queueing.deliver_soon(message.id)
 
     notice = _("The order is cancelled; pending reminders were withdrawn and the shop is told.")
-    return _act(number, command, notice, form)
+    if how == "email":
+        notice += " " + _("The customer is told by email.")
+    elif how == "letter":
+        notice += " " + _("A cancellation letter waits for the next print run.")
+    return _act(number, command, notice, form, after=deliver)
 
 
 @bp.post("/orders/<number>/mark-overdue")
