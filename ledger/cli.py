@@ -87,10 +87,22 @@ def _update_options(command):
     default=None,
     help="Reminder mails carry the reminder letter's PDF.",
 )
+@click.option(
+    "--payment-received-mail/--no-payment-received-mail",
+    default=None,
+    help="The customer gets a 'payment received' email when a payment settles the order.",
+)
+@click.option(
+    "--cancellation-notice",
+    type=click.Choice(["none", "email", "letter"]),
+    default=None,
+    help="How the Cancel form tells the customer by default.",
+)
 @click.option("--new-webhook-secret", is_flag=True, help="Generate one and print it (once).")
 @with_appcontext
 def merchant_update(merchant_name, address, keywords, short_payment_write_off,
-                    attach_reminder_pdf, new_webhook_secret, **options) -> None:  # fmt: skip
+                    attach_reminder_pdf, payment_received_mail, cancellation_notice,
+                    new_webhook_secret, **options) -> None:  # fmt: skip
     """Change a merchant's settings, checked as the settings page checks them: all or none."""
     from ledger import settings
 
@@ -100,9 +112,12 @@ def merchant_update(merchant_name, address, keywords, short_payment_write_off,
         raw["company_address"] = "\n".join(address)
     if keywords:
         raw["ignore_keywords"] = "\n".join(keywords)
+    if cancellation_notice is not None:
+        raw["cancellation_notice"] = cancellation_notice
     for flag, value in (
         ("short_payment_write_off", short_payment_write_off),
         ("attach_reminder_pdf", attach_reminder_pdf),
+        ("payment_received_mail", payment_received_mail),
     ):
         if value is not None:
             raw[flag] = "yes" if value else "no"

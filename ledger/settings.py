@@ -318,6 +318,16 @@ def _interest_base(raw: str, _values: dict) -> str:
     return value
 
 
+CANCELLATION_NOTICES = ("none", "email", "letter")  # ledger.notices.HOWS
+
+
+def _cancellation_notice(raw: str, _values: dict) -> str:
+    value = raw.strip().lower()
+    if value not in CANCELLATION_NOTICES:
+        raise _Refused(N_("Choose one of the options offered."))
+    return value
+
+
 PARSERS = {
     "company_name": _text(200),
     "company_address": _address,
@@ -344,6 +354,8 @@ PARSERS = {
     "timezone": _timezone,
     "run_hour": _whole(0, 23),
     "interest_base": _interest_base,
+    "payment_received_mail": _flag,  # ledger.notices: the customer's confirmation
+    "cancellation_notice": _cancellation_notice,  # the cancel form's default
 }
 
 SECTIONS = {
@@ -369,6 +381,7 @@ SECTIONS = {
     "webhook": ("webhook_url",),
     "shop": ("shop_url",),
     "time": ("timezone", "run_hour", "interest_base"),
+    "notices": ("payment_received_mail", "cancellation_notice"),
 }
 SECRETS = {"webhook_secret", "logo"}  # audited as "changed", never their value
 

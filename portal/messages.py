@@ -8,9 +8,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ledger import order_messages, orders
+from ledger import lifecycle, notices, order_messages, orders, queueing
 from ledger.db import db
 from ledger.models import Order
+from portal import reasons
 from portal.auth import require_login
 from portal.orders import order_context
 from portal.ui import actor, partial_request, render_page
@@ -21,6 +22,30 @@ bp.add_app_template_global(order_messages.of_order, "order_messages")
 bp.add_app_template_global(order_messages.may_resend, "may_resend")
 bp.add_app_template_global(order_messages.may_send_as_letter, "may_send_as_letter")
 bp.add_app_template_global(order_messages.may_unsubscribe, "may_unsubscribe")
+
+
+@bp.app_template_global("cancellation_choices")
+def cancellation_choices(order: Order) -> dict[str, str | None]:
+    """The cancel form's ways to tell the customer → why not (translated), or None."""
+    return {
+        how: reasons.refusal_text(why) if why else None
+        for how, why in notices.cancellation_choices(order).items()
+    }
+
+
+@bp.app_template_global("payment_letter_refusal")
+def payment_letter_refusal(order: Order) -> str | None:
+    """Why no letter asking for money (payment slip, invoice) can be sent now, or None."""
+    why = lifecycle.may_message(order, "payment_info")
+    return reasons.refusal_text(why) if why else None
+
+
+@bp.app_template_global("payment_info_refusal")
+def payment_info_refusal(order: Order) -> str | None:
+    """Why the payment information cannot be emailed now (translated), or None."""
+    why = notices.why_not_payment_info(order)
+    return reasons.refusal_text(why) if why else None
+
 
 REFUSALS = {
     "no_message": _l("That is not a message of this order."),
@@ -88,3 +113,16 @@ def unsubscribe(number: str):
         lambda order: order_messages.unsubscribe(order, actor()),
         _("The customer gets no optional notifications for this order any more."),
     )
+
+
+@bp.post("/orders/<number>/payment-info/send")
+def send_payment_info(number: str):
+    """The order's payment information emailed again now (ledger.notices.send_payment_info)."""
+    order = _own_order(number)
+    try:
+        message = notices.send_payment_info(order, actor())
+    except lifecycle.Refused as exc:
+        return _answer(order, error=reasons.refusal_text(exc))
+    response = _answer(order, notice=_("The payment information goes out by email again."))
+    queueing.deliver_soon(message.id)
+    return response

@@ -57,6 +57,8 @@ LABELS = {
     "timezone": _l("Time zone"),
     "run_hour": _l("Hour of the daily run"),
     "interest_base": _l("Statutory interest"),
+    "payment_received_mail": _l("Confirm payments to the customer"),
+    "cancellation_notice": _l("Tell the customer of a cancellation"),
     "iban": _l("IBAN"),
     "holder": _l("Account holder"),
     "bic": _l("BIC"),
@@ -71,9 +73,15 @@ INTEREST_BASE_NAMES = {
     "DE": _l("Always German law (§ 288 BGB, the Bundesbank's base rate)"),
     "AT": _l("Always Austrian law (§ 1000 ABGB, § 456 UGB, the OeNB's base rate)"),
 }
+CANCELLATION_NOTICE_NAMES = {
+    "none": _l("No"),
+    "email": _l("By email"),
+    "letter": _l("By letter"),
+}
 SECTION_NAMES = {
     "company": _l("Company and letterhead"),
     "mail": _l("Mail"),
+    "notices": _l("Notices to customers"),
     "bank": _l("Bank accounts"),
     "terms": _l("Payment terms"),
     "matching": _l("Matching payments"),
@@ -149,6 +157,9 @@ def _context(**extra) -> dict:
         "first_timezones": settings.FIRST_TIMEZONES,
         "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
         "interest_bases": [(code, INTEREST_BASE_NAMES[code]) for code in INTEREST_BASES],
+        "cancellation_notices": [
+            (code, CANCELLATION_NOTICE_NAMES[code]) for code in settings.CANCELLATION_NOTICES
+        ],
         "currencies": bank_accounts.CURRENCIES,
         "waiting": settings.waiting_orders(m.id),
         "house_currency": "CHF" if m.country in bank_accounts.SWISS else "EUR",

@@ -141,7 +141,7 @@ def test_the_order_page_shows_its_letters_and_refuses_without_an_address(
 ):
     page = portal.get("/orders/AK-1").get_data(as_text=True)
     assert 'id="letters"' in page and f"/letters/{letters[0]}.pdf" in page
-    assert "Send payment information by letter" in page
+    assert "Send payment slip by letter (payment information)" in page
     assert "Send invoice by letter" not in page  # no invoice stored
     refused = portal.post("/orders/AK-1/letters", {"kind": "invoice"})
     assert refused.status_code == 422
@@ -222,7 +222,7 @@ def test_roles_view_but_only_dunning_may_act(app, merchant_info, letters):
     assert viewer.post("/print-runs").status_code == 403
     assert viewer.post(f"/letters/{letters[0]}/cancel", {"reason": "x"}).status_code == 403
     order = viewer.get("/orders/AK-1").get_data(as_text=True)
-    assert "Send payment information by letter" not in order
+    assert "Send payment slip by letter (payment information)" not in order
     clerk = _user(app, merchant_info, Role.CLERK)
     assert "Print run 1 started" in clerk.post("/print-runs").get_data(as_text=True)
 
