@@ -319,3 +319,17 @@ def test_the_command_line_sets_the_shop_url_with_the_same_checks(app, card_merch
     assert runner.invoke(args=[*args, ""]).exit_code == 0
     db.session.expire_all()
     assert card_merchant.shop_url is None
+
+
+def test_an_erased_order_is_not_filled_again_from_the_shop(merchant, add_order):
+    from ledger import manual
+
+    order = add_order(merchant, "E-1")
+    db.session.commit()
+    lifecycle.retrying(lambda: manual.erase_personal_data(order, "user:x", DAY0))
+    answer("E-1", body_of("E-1"))
+    result = shop_sync.reread(order, "user:x")
+    assert result.error == "the order's personal data is erased; it is not read again"
+    assert ShopHandler.received == []
+    db.session.expire_all()
+    assert order.customer_email != "e-1@example.de"
