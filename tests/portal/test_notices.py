@@ -201,3 +201,17 @@ def test_a_payment_through_the_api_confirms_it_once(app, merchant_info, orders):
     rest = {"amount": "50.00", "paid_on": "2026-10-04"}
     assert client.post("/api/v1/orders/AK-2/payments", json=rest).status_code in (200, 201)
     assert state_of(app, "AK-2")[:2] == ("paid", [("payment_received", "email")])
+
+
+def test_an_erased_order_offers_neither_and_says_why(app, portal, orders):
+    erased = portal.post("/orders/AK-2/erase", {"confirm": "yes"})
+    assert erased.status_code == 200, erased.get_data(as_text=True)
+    page = portal.get("/orders/AK-2").get_data(as_text=True)
+    assert "Resend payment information" not in page
+    assert "Send payment slip by letter" not in page
+    assert (
+        "No payment slip or invoice letter can be sent: the customer&#39;s data was erased." in page
+    )
+    assert (
+        "Payment information cannot be sent by email: the customer&#39;s data was erased." in page
+    )
