@@ -4,13 +4,15 @@ the matcher's payment batches write (thousands of transactions, ledger entries, 
 PostgreSQL: the ids are taken from the table's sequence in one query and the rows sent by COPY
 (no statement per row, no RETURNING), through the session's own connection, so they commit or
 roll back with everything else. SQLite (in-process, no round trips): one INSERT executemany,
-with RETURNING row by row when the ids are wanted. Either way each row gets what a Core INSERT
-would give it: the column's Python default where the row has no value, and the same bound value
-(the type's bind processing); a failure raises SQLAlchemy's exception (IntegrityError, …)."""
+with the ids SQLite would give (max(id) + 1 on: no table has AUTOINCREMENT) taken beforehand,
+as an INSERT … RETURNING of many rows is sent row by row there. Either way each row gets what
+a Core INSERT would give it: the column's Python default where the row has no value, and the
+same bound value (the type's bind processing); a failure raises SQLAlchemy's exception
+(IntegrityError, …)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Table, and_, any_, bindparam, insert, text
+from sqlalchemy import Table, and_, any_, bindparam, func, insert, select, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
@@ -34,8 +36,12 @@ def _insert(connection, table: Table, rows: list[dict], ids: bool) -> list[int]:
     if not ids:
         connection.execute(insert(table), rows)
         return []
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(connection.execute(statement, rows).scalars())
+    # Another writer in between makes a unique violation or a busy snapshot, which the callers'
+    # retry handles as any conflict of their transaction.
+    first = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+    new_ids = list(range(first, first + len(rows)))
+    connection.execute(insert(table), [{"id": n, **row} for n, row in enumerate(rows, first)])
+    return new_ids
 
 
 def _copy(connection, table: Table, rows: list[dict], ids: bool) -> list[int]:
