@@ -133,11 +133,13 @@ def start(merchant: Merchant, action: str, order_ids, params: dict, actor: str) 
 
 
 def enqueue(job: BulkJob) -> None:
-    """Hand the committed job to the worker."""
+    """Hand the committed job to the worker. A worker killed midway leaves the job abandoned;
+    RQ's cleanup then runs it again (its retries), and `run` goes on from the job's position."""
     from flask import current_app
+    from rq import Retry
 
     current_app.extensions["job_queue"].enqueue(
-        "worker.jobs.run_bulk_job", job.id, job_timeout=4 * 3600
+        "worker.jobs.run_bulk_job", job.id, job_timeout=4 * 3600, retry=Retry(max=3)
     )
 
 

@@ -50,10 +50,15 @@ def test_bulk_reminders_for_a_filter_with_progress(app, live_server, csp, shop):
     assert page.locator("a.order-link").count() == 6
 
     # The filter: unpaid prepayment orders ordered in March.
+    # (each change sends the form through htmx and pushes its URL: one after the other)
     page.select_option("select[name=status]", "unpaid")
+    page.wait_for_url(re.compile(r".*status=unpaid.*"))
     page.select_option("select[name=method]", "prepayment")
+    page.wait_for_url(re.compile(r".*method=prepayment.*"))
     page.fill("input[name=ordered_from]", "2026-03-01")
+    page.wait_for_url(re.compile(r".*ordered_from=2026-03-01.*"))
     page.fill("input[name=ordered_to]", "2026-03-31")
+    page.click("button:has-text('Filter')")
     page.wait_for_url(re.compile(r".*ordered_to=2026-03-31.*"))
     page.locator("#results .summary", has_text="of 3").wait_for()
     assert sorted(page.locator("a.order-link").all_inner_texts()) == ["MZ-1", "MZ-2", "MZ-3"]
