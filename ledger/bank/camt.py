@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -57,11 +57,18 @@ def _qualified(ns: str, path: str) -> str:
     return "/".join(f"{{{ns}}}{part}" for part in path.split("/"))
 
 
+# The elements whose texts are asked by ~15 paths each (an entry, a transaction's details): one
+# walk of the element reads them all, instead of a search per path (the parse's largest part).
+# An entry's walk leaves out its details (walked on their own); a path into them is searched.
+_WALKED = {"Ntry": "NtryDtls", "TxDtls": None}
+
+
 @dataclass(frozen=True)
 class _Doc:
     """Element lookups in the document's namespace, by local-name paths ("Acct/Id/IBAN")."""
 
     ns: str
+    _walked: dict = field(default_factory=dict, compare=False)  # kind -> (element, its texts)
 
     def q(self, path: str) -> str:
         return _qualified(self.ns, path)
@@ -73,12 +80,44 @@ class _Doc:
         return el.findall(self.q(path))
 
     def text(self, el, *paths: str) -> str | None:
-        """The stripped text of the first of `paths` that has some."""
+        """The stripped text of the first of `paths` that has some (of a path found more than
+        once, its first element's, as `find` gives it)."""
+        texts = self._texts(el)
         for path in paths:
-            found = el.find(self.q(path))
-            if found is not None and found.text and found.text.strip():
-                return found.text.strip()
+            if texts is not None and path.partition("/")[0] != texts[""]:
+                value = texts.get(path)
+            else:
+                found = el.find(self.q(path))
+                value = found is not None and found.text and found.text.strip()
+            if value:
+                return value
         return None
+
+    def _texts(self, el) -> dict[str, str] | None:
+        """path -> stripped text of the first element at that path below `el`, for the kinds of
+        element in _WALKED (the last one of each kind is kept), else None."""
+        prefix = f"{{{self.ns}}}"
+        kind = el.tag[len(prefix) :] if el.tag.startswith(prefix) else None
+        if kind not in _WALKED:
+            return None
+        last = self._walked.get(kind)
+        if last is not None and last[0] is el:
+            return last[1]
+        texts = {"": _WALKED[kind]}  # "": the child left out
+        _walk(el, "", prefix, texts, prefix + (_WALKED[kind] or ""))
+        self._walked[kind] = (el, texts)
+        return texts
+
+
+def _walk(el, path: str, prefix: str, texts: dict[str, str], skip: str = "") -> None:
+    for child in el:
+        tag = child.tag
+        if not isinstance(tag, str) or not tag.startswith(prefix) or tag == skip:
+            continue  # comments, processing instructions, another namespace's elements
+        here = path + tag[len(prefix) :]
+        if here not in texts:
+            texts[here] = (child.text or "").strip()
+        _walk(child, here + "/", prefix, texts)
 
 
 def read_camt(root, message: str, version: str) -> BankFile:
