@@ -217,13 +217,10 @@ def run(job_id: int) -> dict:
     merchant = db.session.get(Merchant, job.merchant_id)
     action, params, actor = job.action, dict(job.params or {}), job.created_by
     command = _command(action, params, actor)
+    order_ids, first = list(job.order_ids), job.done  # read once: 10,000 ids at most
     try:
-        while True:
-            db.session.refresh(job)
-            position = job.done
-            if position >= len(job.order_ids):
-                break
-            order_id = job.order_ids[position]
+        for position in range(first, len(order_ids)):
+            order_id = order_ids[position]
             order = db.session.get(Order, order_id)
             if order is None or order.merchant_id != job.merchant_id:
                 _record_skip(job, position, "?", Refusal("no_order"))

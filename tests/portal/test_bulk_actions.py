@@ -88,6 +88,7 @@ def test_search_by_invoice_number_email_and_amount(book):
     assert listed(book, "q=120,50") == {"M-1"}
     assert listed(book, "q=120.50") == {"M-1"}
     assert listed(book, "q=1.234,50") == {"A-1"}
+    assert listed(book, "q=80") == {"M-2", "M-3", "R-1", "C-1"}  # 80.00 each
     assert listed(book, "q=dora") == {"A-1"}
     assert listed(book, "q=zv-7788") == {"R-1"}  # an extra number the customer pays with
 
