@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import select, update
 
@@ -140,6 +141,18 @@ def enqueue(job: BulkJob) -> None:
 
     current_app.extensions["job_queue"].enqueue(
         "worker.jobs.run_bulk_job", job.id, job_timeout=4 * 3600, retry=Retry(max=3)
+    )
+
+
+def waiting(before: datetime) -> list[int]:
+    """Jobs still `queued` since before `before`: their hand-over to the worker was lost (Redis
+    away at the start, or restarted). Handing one over twice is harmless (`run`)."""
+    return list(
+        db.session.scalars(
+            select(BulkJob.id)
+            .where(BulkJob.state == "queued", BulkJob.created_at < before)
+            .order_by(BulkJob.id)
+        )
     )
 
 

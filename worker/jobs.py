@@ -16,6 +16,7 @@ from ledger import dashboard, dunning, lifecycle, outbox, rulesets, scheduling
 from ledger.clock import DEFAULT_TIMEZONE, today_for
 from ledger.db import db
 from ledger.models import (
+    BulkJob,
     DunningRun,
     Merchant,
     OutboxMessage,
@@ -166,6 +167,7 @@ def dispatch_daily_runs(now_utc: datetime | None = None) -> list[int]:
         _enqueue_run(run.id)
         started.append(run.id)
     recover_runs()
+    recover_bulk_jobs()
     sweep_outbox()
     return started
 
@@ -285,6 +287,23 @@ def purge_old_messages() -> int:
     db.session.commit()
     log.info("retention: %d messages purged", purged)
     return purged
+
+
+def recover_bulk_jobs(now: datetime | None = None) -> list[int]:
+    """Bulk jobs of the orders list still waiting after RUN_LEASE (their hand-over to Redis was
+    lost) go to the workers again; a job already running elsewhere stops at once (its position)."""
+    from redis.exceptions import RedisError
+
+    from ledger import bulk_actions
+
+    waiting = bulk_actions.waiting((now or utcnow()) - RUN_LEASE)
+    for job_id in waiting:
+        try:
+            bulk_actions.enqueue(db.session.get(BulkJob, job_id))
+        except (RedisError, OSError) as exc:
+            log.warning("Redis is not answering (%s): bulk job %s waits", exc, job_id)
+            break
+    return waiting
 
 
 def run_bulk_job(job_id: int) -> dict:

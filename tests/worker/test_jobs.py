@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from ledger import dunning, lifecycle, outbox
 from ledger.db import db
-from ledger.models import DunningRun, OutboxMessage
+from ledger.models import BulkJob, DunningRun, OutboxMessage
 from ledger.webhooks import signature
 from worker.jobs import daily_run_day, deliver, dispatch_daily_runs
 from worker.mail import mail
@@ -142,3 +142,23 @@ def test_dispatch_starts_one_run_per_merchant_and_day(app, card_merchant, make_m
     run = db.session.get(DunningRun, started[0])
     assert run.trigger == "schedule" and run.run_on.isoformat() == "2026-11-23"
     assert app.extensions["job_queue"].queue.count == 1
+
+
+def test_a_bulk_job_whose_hand_over_was_lost_goes_to_the_workers_again(app, card_merchant):
+    """Redis away when Start was pressed: the job stays queued; the scheduler's sweep hands it
+    over once it has waited longer than a run's lease, a fresh one not yet."""
+    from worker.jobs import RUN_LEASE, recover_bulk_jobs
+
+    now = datetime(2026, 12, 1, 8, 0)
+    old, fresh = (
+        BulkJob(merchant_id=card_merchant.id, action="remind", params={}, order_ids=[],
+                created_by="user:owner@x", created_at=when)
+        for when in (now - RUN_LEASE - timedelta(seconds=1), now - timedelta(seconds=10))
+    )  # fmt: skip
+    db.session.add_all([old, fresh])
+    db.session.commit()
+    assert recover_bulk_jobs(now) == [old.id]
+    queued = app.extensions["job_queue"].queue.get_jobs()
+    assert [(job.func_name, job.args) for job in queued] == [
+        ("worker.jobs.run_bulk_job", (old.id,))
+    ]
