@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from ledger import audit, lifecycle, manual, notices, queueing
+from ledger import audit, lifecycle, manual, queueing
 from ledger.bulk import among
 from ledger.clock import today_for
 from ledger.db import db
@@ -205,10 +205,9 @@ def _command(action: str, params: dict, actor: str):
 
     def cancel(order, cause):
         why = reason or "cancelled in the portal"
-        lifecycle.cancel(order, dataclasses.replace(cause, reason=why))
         # The customer's notice in the same transaction: refused (no address for it), the
         # order is not cancelled either and is listed as skipped with the reason.
-        return notices.send_cancellation_notice(order, notice, actor)
+        return manual.cancel(order, dataclasses.replace(cause, reason=why), notice)
 
     return {
         "remind": remind,

@@ -7,12 +7,13 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from ledger import audit, lifecycle, notes, outbox, refusals
+from ledger import audit, lifecycle, notes, notices, outbox, refusals
 from ledger.db import db
 from ledger.documents import invoices, print_runs
 from ledger.messages import reminder
 from ledger.models import (
     AuditEntry,
+    BankTransaction,
     DunningEvent,
     LedgerEntry,
     Letter,
@@ -20,6 +21,7 @@ from ledger.models import (
     MessageState,
     Order,
     OutboxMessage,
+    PaymentAssignment,
     PaymentClaim,
     Refund,
     RefundState,
@@ -30,6 +32,11 @@ from ledger.rulebook import program_for
 ERASED = "[erased]"
 # Order fields that identify the customer; amounts, dates, numbers and the country stay.
 PERSONAL_FIELDS = ("customer_name", "customer_email", "postal_address", "region")
+# A bank transaction's own fields (ledger.bank.camt / mt940 `raw`) that name no person.
+BANK_FIELDS_KEPT = frozenset(
+    {"entry", "detail", "Amt", "detail Amt", "CdtDbtInd", "Sts", "BkTxCd", "AcctSvcrRef",
+     "NtryRef", "EndToEndId", "CdtrRefInf", "RtrInf", "line", "mark", "GVC"}
+)  # fmt: skip
 
 
 ActionRefused = lifecycle.Refused
@@ -88,6 +95,16 @@ def remind_now(order: Order, today: date, actor: str) -> OutboxMessage:
         order.merchant_id, actor, "dunning.reminded", order.id, level=level, message=message.id
     )
     return message
+
+
+def cancel(order: Order, cause: lifecycle.Cause, notice: str = "none") -> OutboxMessage | None:
+    """Cancel a prepayment order by hand (the order page, the orders list's bulk action): the
+    lifecycle's cancel (reminders withdrawn, `order.cancelled` to the shop), the reservation
+    released (`order.reservation_released`: the shop may sell the goods again) and the
+    customer told as chosen (ledger.notices: none, email, letter). The notice's message."""
+    lifecycle.cancel(order, cause)
+    lifecycle.queue_webhook(order, "order.reservation_released", cause)
+    return notices.send_cancellation_notice(order, notice, cause.actor)
 
 
 def undo_payment(order: Order, entry_id: int, cause: lifecycle.Cause) -> LedgerEntry:
@@ -157,6 +174,21 @@ def _scrub(order: Order) -> None:
     order.customer_email = ERASED
     order.postal_address = None
     order.region = None
+    order.payer_names = []  # other people who pay for the customer (additional payment info)
+    # The bank transactions that paid the order lose the payer's name, account and text, and
+    # the bank's fields that carry them (amounts, dates, the bank's references and the
+    # fingerprint that recognises a file imported again stay); the payments' ledger notes,
+    # which quote the text, go too (an entry's amount, reference and source stay).
+    paid_by = select(PaymentAssignment.transaction_id).where(PaymentAssignment.order_id == order.id)
+    for row in db.session.scalars(select(BankTransaction).where(BankTransaction.id.in_(paid_by))):
+        row.counterparty_name = ERASED if row.counterparty_name else None
+        row.counterparty_iban = None
+        row.remittance = ERASED if row.remittance else ""
+        row.raw = {key: value for key, value in (row.raw or {}).items() if key in BANK_FIELDS_KEPT}
+    for entry in db.session.scalars(
+        select(LedgerEntry).where(LedgerEntry.order_id == order.id, LedgerEntry.note.is_not(None))
+    ):
+        entry.note = ERASED if entry.source == Source.BANK else scrub(entry.note)
     # Every customer-page link of the order ends; the customer's claims lose proof and note.
     order.customer_link_version = (order.customer_link_version or 1) + 1
     for claim in db.session.scalars(select(PaymentClaim).where(PaymentClaim.order_id == order.id)):

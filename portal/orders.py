@@ -392,8 +392,7 @@ def cancel(number: str):
 
     def command(order, cause):
         why = reason or "cancelled in the portal"
-        lifecycle.cancel(order, dataclasses.replace(cause, reason=why))
-        return notices.send_cancellation_notice(order, how, cause.actor)
+        return manual.cancel(order, dataclasses.replace(cause, reason=why), how)
 
     def deliver(message):
         if message is not None:

@@ -9,6 +9,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from ledger.db import db
+from ledger.models import Merchant, OutboxMessage
 from tests.portal.conftest import Portal, order_body
 
 
@@ -194,10 +196,20 @@ def test_refused_action_keeps_what_was_typed(portal, seed, merchant_info):
 def test_cancel(app, portal, seed, merchant_info):
     app.config["MAHNWERK_TODAY"] = "2026-10-09"
     seed(merchant_info["id"], [order_body("AK-1")])
+    with app.app_context():
+        db.session.get(Merchant, merchant_info["id"]).webhook_url = "https://shop.example/hooks"
+        db.session.commit()
     response = portal.post("/orders/AK-1/cancel", {"reason": "customer withdrew"})
     assert response.status_code == 200
     order = load(app, "AK-1")
     assert order.status == "cancelled"
+    with app.app_context():  # the shop hears of the cancel and may sell the goods again
+        hooks = db.session.scalars(
+            select(OutboxMessage.purpose).where(
+                OutboxMessage.order_id == order.id, OutboxMessage.kind == "webhook"
+            )
+        ).all()
+    assert sorted(hooks) == ["order.cancelled", "order.reservation_released"]
     assert order.cancelled_on.isoformat() == "2026-10-09"
     assert "order.cancelled" in audit_actions(app, "AK-1")
     assert "customer withdrew" in portal.get("/orders/AK-1").get_data(as_text=True)
