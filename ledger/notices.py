@@ -78,17 +78,7 @@ def send_cancellation_notice(order: Order, how: str, actor: str) -> OutboxMessag
         if not may_email(order):
             raise lifecycle.Refused("no_customer_email")
         mail = cancellation_mail(order, _merchant(order))
-        message = outbox.add(
-            order.merchant_id,
-            "email",
-            "cancellation",
-            order.customer_email,
-            order_id=order.id,
-            subject=mail.subject,
-            body=mail.body,
-            html=mail.html,
-            payload={"language": order.language, "manual": True, "inline": mail.inline},
-        )
+        message = outbox.add_customer_mail(order, "cancellation", mail)
         db.session.flush()
     audit.record(
         order.merchant_id, actor, "order.cancellation_notice", order.id, how=how,
@@ -148,17 +138,7 @@ def payment_received(order: Order, amount: Decimal, paid_on: date) -> OutboxMess
         paid=format_money(amount, order.currency, locale),
         paid_on=messages.format_day(paid_on, lang),
     )
-    return outbox.add(
-        order.merchant_id,
-        "email",
-        "payment_received",
-        order.customer_email,
-        order_id=order.id,
-        subject=mail.subject,
-        body=mail.body,
-        html=mail.html,
-        payload={"language": order.language, "inline": mail.inline},
-    )
+    return outbox.add_customer_mail(order, "payment_received", mail, manual=False)
 
 
 # --- payment information on request -----------------------------------------------------------
@@ -183,17 +163,7 @@ def send_payment_info(order: Order, actor: str) -> OutboxMessage:
         raise lifecycle.Refused(reason)
     db.session.flush()  # the statement reads the order's entries as they are now
     mail = order_edits.payment_info_mail(order, _merchant(order))
-    message = outbox.add(
-        order.merchant_id,
-        "email",
-        "payment_info",
-        order.customer_email,
-        order_id=order.id,
-        subject=mail.subject,
-        body=mail.body,
-        html=mail.html,
-        payload={"language": order.language, "manual": True, "inline": mail.inline},
-    )
+    message = outbox.add_customer_mail(order, "payment_info", mail)
     db.session.flush()
     audit.record(
         order.merchant_id, actor, "order.payment_info_resent", order.id, message=message.id

@@ -316,17 +316,7 @@ def send_payment_info(order: Order, actor: str):
         return None
     db.session.flush()  # the statement reads the new amount's entry
     mail = payment_info_mail(order, merchant)
-    message = outbox.add(
-        order.merchant_id,
-        "email",
-        "payment_info",
-        order.customer_email,
-        order_id=order.id,
-        subject=mail.subject,
-        body=mail.body,
-        html=mail.html,
-        payload={"language": order.language, "manual": True, "inline": mail.inline},
-    )
+    message = outbox.add_customer_mail(order, "payment_info", mail)
     db.session.flush()
     audit.record(order.merchant_id, actor, "order.payment_info_sent", order.id, message=message.id)
     return message

@@ -44,6 +44,23 @@ def add(merchant_id: int, kind: str, purpose: str, recipient: str, **fields) -> 
     return message
 
 
+def add_customer_mail(order, purpose: str, mail, *, manual: bool = True) -> OutboxMessage:
+    """An email (a ledger.messages.Mail) to the order's customer; `manual`: asked for by a
+    person, not the rules. Not flushed (a batch adds many)."""
+    return add(
+        order.merchant_id,
+        "email",
+        purpose,
+        order.customer_email,
+        order_id=order.id,
+        subject=mail.subject,
+        body=mail.body,
+        html=mail.html,
+        payload={"language": order.language, "inline": mail.inline}
+        | ({"manual": True} if manual else {}),
+    )
+
+
 def cancel_pending_for_order(order_id: int | None, reason: str) -> None:
     if order_id is not None:
         cancel_pending_for_orders([order_id], reason)
