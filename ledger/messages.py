@@ -204,7 +204,17 @@ def reminder(
         "qr": "qr" in inline,
         "customer_link": customer_links.link_for(order),  # the customer page (no login)
     }
-    name = f"mail/reminder.{lang}.jinja"
+    return render_mail("reminder", lang, locale, subject, context, inline)
+
+
+def render_mail(
+    kind: str, lang: str, locale: str, subject: str, context: dict, inline: dict
+) -> Mail:
+    """The text and HTML parts of templates/mail/<kind>.<lang>.jinja (one template renders
+    both); Swiss German (de-CH) writes no ß."""
+    from ledger.documents import locales
+
+    name = f"mail/{kind}.{lang}.jinja"
     body = _tidy(_mail_env(html=False).get_template(name).render(html=False, **context))
     html = _mail_env(html=True).get_template(name).render(html=True, **context)
     if locale == "de-CH":

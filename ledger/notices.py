@@ -191,11 +191,4 @@ def _render(
         "qr": False,
         **extra,
     }
-    template = f"mail/{name}.{lang}.jinja"
-    body = messages._tidy(
-        messages._mail_env(html=False).get_template(template).render(html=False, **context)
-    )
-    html = messages._mail_env(html=True).get_template(template).render(html=True, **context)
-    if locale == "de-CH":
-        subject, body, html = locales.swiss(subject), locales.swiss(body), locales.swiss(html)
-    return messages.Mail(subject, body, html, inline)
+    return messages.render_mail(name, lang, locale, subject, context, inline)

@@ -356,11 +356,4 @@ def payment_info_mail(order: Order, merchant: Merchant) -> messages.Mail:
         "qr": "qr" in inline,
         "customer_link": customer_links.link_for(order),
     }
-    name = f"mail/payment_info.{lang}.jinja"
-    body = messages._tidy(
-        messages._mail_env(html=False).get_template(name).render(html=False, **context)
-    )
-    html = messages._mail_env(html=True).get_template(name).render(html=True, **context)
-    if locale == "de-CH":
-        subject, body, html = locales.swiss(subject), locales.swiss(body), locales.swiss(html)
-    return messages.Mail(subject, body, html, inline)
+    return messages.render_mail("payment_info", lang, locale, subject, context, inline)
