@@ -15,6 +15,7 @@ import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
 
+from rq.timeouts import BaseTimeoutException
 from sqlalchemy import select, update
 
 from ledger import audit, lifecycle, manual, queueing
@@ -79,8 +80,11 @@ def why_not(order: Order, action: str) -> Refusal | None:
             refusal = Refusal("paid_already")
         return refusal
     refusal = lifecycle.why_not(order, ACTIONS[action])
-    if refusal is None and action == "remind" and not (order.customer_email or "").strip():
-        refusal = Refusal("no_customer_email")  # a reminder now is an email (no letter)
+    if refusal is None and action == "remind":
+        if not (order.customer_email or "").strip():
+            refusal = Refusal("no_customer_email")  # a reminder now is an email (no letter)
+        elif order.payment_claimed_on is not None:
+            refusal = Refusal("claim_pending")  # the rules pause for it; so does a bulk reminder
     return refusal
 
 
@@ -140,17 +144,27 @@ def enqueue(job: BulkJob) -> None:
     from rq import Retry
 
     current_app.extensions["job_queue"].enqueue(
-        "worker.jobs.run_bulk_job", job.id, job_timeout=4 * 3600, retry=Retry(max=3)
+        "worker.jobs.run_bulk_job",
+        job.id,
+        job_id=job_key(job.id),
+        job_timeout=4 * 3600,
+        retry=Retry(max=3),
     )
 
 
-def waiting(before: datetime) -> list[int]:
-    """Jobs still `queued` since before `before`: their hand-over to the worker was lost (Redis
-    away at the start, or restarted). Handing one over twice is harmless (`run`)."""
+def job_key(job_id: int) -> str:
+    """The RQ job's id: one per bulk job, so the sweep can see whether it is still there."""
+    return f"bulk-{job_id}"
+
+
+def unfinished(before: datetime) -> list[int]:
+    """Jobs queued or running, made before `before`: the sweep hands each whose RQ job is gone
+    (Redis away at the start or restarted, retries used up by killed workers) to the workers
+    again. Handing one over twice is harmless (`run` goes on from the committed position)."""
     return list(
         db.session.scalars(
             select(BulkJob.id)
-            .where(BulkJob.state == "queued", BulkJob.created_at < before)
+            .where(BulkJob.state.in_(("queued", "running")), BulkJob.created_at < before)
             .order_by(BulkJob.id)
         )
     )
@@ -258,6 +272,8 @@ def run(job_id: int) -> dict:
             except Refused as exc:
                 _record_skip(job, position, number, exc.reason)
                 continue
+            except BaseTimeoutException:
+                raise  # the job's time is up, not the order's fault: RQ retries the job
             except Exception as exc:  # noqa: BLE001 - one order's failure does not stop the job
                 detail = f"{type(exc).__name__}: {exc}"[:300]
                 _record_skip(job, position, number, Refusal("bulk_failed", detail=detail))

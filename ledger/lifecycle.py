@@ -1012,11 +1012,20 @@ def may_message(order: Order | None, purpose: str = "reminder") -> str | None:
     with its payment slip, which the merchant asked for, go while the order is owed, even
     blocked, and never once it is paid, cancelled, written off or erased. A cancellation
     notice goes only while the order is cancelled and no payment came in after the
-    cancellation (reactivated or paid meanwhile: it would be wrong)."""
+    cancellation (reactivated or paid meanwhile: it would be wrong); a payment confirmation
+    only while the order is paid and the customer did not unsubscribe."""
     if order is None:
         return None
     if purpose == "reminder":
         return why_not(order, Event.REMIND)
+    if purpose == "payment_received":  # undone meanwhile, unsubscribed, erased: not sent
+        if order.status != Status.PAID:
+            return Refusal("status", status=Status(order.status))
+        if order.notifications_off:
+            return Refusal("unsubscribed")
+        if order.erased_at is not None:
+            return Refusal("erased")
+        return None
     if purpose == "cancellation":
         if order.status != Status.CANCELLED:
             return Refusal("status", status=Status(order.status))

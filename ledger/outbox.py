@@ -27,7 +27,7 @@ from ledger.models import MessageState, OutboxMessage, utcnow
 CUSTOMER_PURPOSES = ("reminder", "payment_info", "invoice")
 # Every customer message that gets the last look before it goes out or is printed: those asking
 # for money, and the cancellation notice (not to an order no longer cancelled).
-LAST_LOOK_PURPOSES = (*CUSTOMER_PURPOSES, "cancellation")
+LAST_LOOK_PURPOSES = (*CUSTOMER_PURPOSES, "cancellation", "payment_received")
 MAX_ATTEMPTS = 5
 LEASE = timedelta(minutes=5)  # SMTP and webhooks time out after 60 and 10 seconds
 BACKOFF_FIRST = timedelta(minutes=1)

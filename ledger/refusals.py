@@ -89,6 +89,8 @@ TEXTS: dict[str, str] = {
     "no_postal_address": "the order has no postal address",
     "no_invoice": "the order has no invoice",
     "no_customer_email": "the order has no customer email",
+    "unsubscribed": "the customer unsubscribed from such notifications",
+    "claim_pending": "the customer says they paid (a claim is open)",
     "not_a_pdf": "the file is not a PDF",
     "pdf_encrypted": "the PDF is encrypted",
     "pdf_empty": "the PDF has no pages",

@@ -201,6 +201,8 @@ def _snapshot(order: Order) -> dict:
 def _apply(merchant: Merchant, order: Order, data, actor: str) -> Result:
     """The API's upsert, with what it changed and what it kept aside."""
     order = lifecycle.lock(order)
+    if order.erased_at is not None:  # erased while the shop answered: never filled again
+        raise lifecycle.Refused("erased")
     before, kept_before = _snapshot(order), dict(order.shop_changes or {})
     order, _created = orders.upsert_order(merchant, data, actor, Source.SHOP)
     after, kept_after = _snapshot(order), dict(order.shop_changes or {})

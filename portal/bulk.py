@@ -17,6 +17,7 @@ from ledger.permissions import Action, allowed
 from portal import orders as order_list
 from portal import reasons
 from portal.auth import require_login
+from portal.i18n import number
 from portal.ui import actor, merchant, render_page
 
 bp = Blueprint("bulk", __name__)
@@ -87,7 +88,7 @@ def _too_many(ids) -> str | None:
         return _(
             "More than %(limit)s orders are chosen; one bulk action touches at most %(limit)s. "
             "Narrow the filter.",
-            limit=f"{bulk_actions.MAX_ORDERS:,}".replace(",", "."),
+            limit=number(bulk_actions.MAX_ORDERS),
         )
     return None
 
@@ -200,7 +201,7 @@ def start():
 
 @bp.get("/orders/bulk/<int:job_id>")
 def progress(job_id: int):
-    job = db.session.get(BulkJob, job_id)
+    job = db.session.get(BulkJob, job_id) if job_id < 2**31 else None  # no id is that large
     if job is None or job.merchant_id != current_user.merchant_id:
         abort(404, _("There is no bulk action %(id)s.", id=job_id))
     skipped = job.skipped or []

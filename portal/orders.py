@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -85,7 +86,7 @@ def _filters(args=None) -> tuple[dict, list[str]]:
     level_text = args.get("level", "").strip()
     level = ""  # kept as text: level 0 is a filter too (and stays in the URL)
     if level_text:
-        if level_text.isdigit() and int(level_text) <= order_filters.MAX_LEVEL:
+        if re.fullmatch(r"[0-9]{1,2}", level_text) and int(level_text) <= order_filters.MAX_LEVEL:
             level = str(int(level_text))
         else:
             errors.append(

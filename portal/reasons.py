@@ -92,6 +92,8 @@ REFUSALS = {
     "no_postal_address": _l("the order has no postal address"),
     "no_invoice": _l("the order has no invoice"),
     "no_customer_email": _l("the order has no customer email"),
+    "unsubscribed": _l("the customer unsubscribed from such notifications"),
+    "claim_pending": _l("the customer says they paid (a claim is open)"),
     "not_a_pdf": _l("the file is not a PDF"),
     "pdf_encrypted": _l("the PDF is encrypted"),
     "pdf_empty": _l("the PDF has no pages"),

@@ -76,6 +76,13 @@ def test_a_reminder_without_an_email_is_skipped(card_merchant, book):
     assert [s["reason"].code for s in skipped] == ["no_customer_email"]
 
 
+def test_a_reminder_to_a_customer_who_says_they_paid_is_skipped(card_merchant, book):
+    book["B"].payment_claimed_on = book["B"].ordered_on
+    db.session.commit()
+    _touch, skipped = bulk_actions.plan(card_merchant, "remind", [book["B"].id])
+    assert [s["reason"].code for s in skipped] == ["claim_pending"]
+
+
 def test_bad_starts_store_nothing(card_merchant, book):
     with pytest.raises(bulk_actions.BulkRefused) as exc:
         bulk_actions.start(card_merchant, "explode", [book["A"].id], {}, "user:x")

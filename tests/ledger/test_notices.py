@@ -192,6 +192,25 @@ def test_a_payment_settling_the_order_sends_one_confirmation(card_merchant, pay)
     assert jobs.deliver(message.id) == "sent"
 
 
+def test_a_confirmation_waiting_is_not_sent_once_the_payment_is_undone_or_unsubscribed(
+    card_merchant, pay
+):
+    """The last look: a payment marked by mistake and undone before the sweep sends its mail,
+    or a customer who unsubscribed meanwhile, gets no "fully paid" mail."""
+    wants_mail(card_merchant)
+    undone, unsubscribed = new_order(card_merchant, "AK-21"), new_order(card_merchant, "AK-22")
+    entry, _ = pay(undone)
+    pay(unsubscribed)
+    db.session.commit()
+    lifecycle.retrying(lambda: lifecycle.reverse_payment(undone, entry, cause()))
+    order_messages.unsubscribe(unsubscribed, ACTOR)
+    db.session.commit()
+    for order in (undone, unsubscribed):
+        [message] = messages_of(order, "payment_received")
+        assert jobs.deliver(message.id) == "cancelled"
+    assert "unsubscribed" in messages_of(unsubscribed, "payment_received")[0].last_error
+
+
 def test_no_confirmation_when_off_unsubscribed_partial_or_without_email(card_merchant, pay):
     off = new_order(card_merchant, "AK-21")
     pay(off)

@@ -333,3 +333,27 @@ def test_an_erased_order_is_not_filled_again_from_the_shop(merchant, add_order):
     assert ShopHandler.received == []
     db.session.expire_all()
     assert order.customer_email != "e-1@example.de"
+
+
+def test_an_order_erased_while_the_shop_answers_is_not_filled_again(
+    merchant, add_order, monkeypatch
+):
+    """The erasure lands between the check before asking the shop and the answer: the answer
+    is applied to the order as it is then, locked, and refused."""
+    from ledger import manual
+
+    order = add_order(merchant, "E-2")
+    db.session.commit()
+    answer("E-2", body_of("E-2", amount="90.00"))
+    fetch = shop_sync.fetch
+
+    def fetch_while_erased(*args, **kwargs):
+        data = fetch(*args, **kwargs)
+        lifecycle.retrying(lambda: manual.erase_personal_data(order, "user:y", DAY0))
+        return data
+
+    monkeypatch.setattr(shop_sync, "fetch", fetch_while_erased)
+    result = shop_sync.reread(order, "user:x")
+    assert not result.ok and result.refusal.code == "erased"
+    db.session.expire_all()
+    assert order.customer_email == "[erased]" and order.amount != Decimal("90.00")

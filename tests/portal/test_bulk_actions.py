@@ -80,6 +80,10 @@ def test_bad_level_and_date_are_said_and_ignored(book):
     assert "is not a date like 2026-03-31" in page
     assert len(numbers_in(page)) == 6
     assert listed(book, "level=12") == listed(book, "")
+    for odd in ("²", "9" * 5000, "-1", "1.5"):  # digits int() refuses, or none at all
+        response = book.get(f"/orders?level={odd}")
+        assert response.status_code == 200
+        assert "The dunning level must be a whole number" in response.get_data(as_text=True)
 
 
 def test_search_by_invoice_number_email_and_amount(book):
@@ -178,9 +182,9 @@ def test_block_needs_a_reason_and_bad_input_stores_nothing(app, book):
     numbers = [f"X-{n}" for n in range(10_001)]
     response = start(book, {"action": "remind", "order": numbers})
     assert response.status_code == 422
-    assert "More than 10.000 orders are chosen" in response.get_data(as_text=True)
+    assert "More than 10,000 orders are chosen" in response.get_data(as_text=True)
     status, page = review_text(book, "action=remind&" + "&".join(f"order={n}" for n in numbers))
-    assert "More than 10.000 orders are chosen" in page and ">Start<" not in page
+    assert "More than 10,000 orders are chosen" in page and ">Start<" not in page
     assert count(app, BulkJob) == 0
 
 

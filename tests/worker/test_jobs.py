@@ -144,21 +144,26 @@ def test_dispatch_starts_one_run_per_merchant_and_day(app, card_merchant, make_m
     assert app.extensions["job_queue"].queue.count == 1
 
 
-def test_a_bulk_job_whose_hand_over_was_lost_goes_to_the_workers_again(app, card_merchant):
-    """Redis away when Start was pressed: the job stays queued; the scheduler's sweep hands it
-    over once it has waited longer than a run's lease, a fresh one not yet."""
+def test_a_bulk_job_whose_rq_job_is_gone_goes_to_the_workers_again(app, card_merchant):
+    """Redis away when Start was pressed, or lost with a restart: the job stays queued or
+    running without an RQ job; the scheduler's sweep hands it over once it has waited longer
+    than a run's lease (a fresh one not yet), and not again while RQ has it."""
     from worker.jobs import RUN_LEASE, recover_bulk_jobs
 
     now = datetime(2026, 12, 1, 8, 0)
-    old, fresh = (
+    old = now - RUN_LEASE - timedelta(seconds=1)
+    jobs = [
         BulkJob(merchant_id=card_merchant.id, action="remind", params={}, order_ids=[],
-                created_by="user:owner@x", created_at=when)
-        for when in (now - RUN_LEASE - timedelta(seconds=1), now - timedelta(seconds=10))
-    )  # fmt: skip
-    db.session.add_all([old, fresh])
+                created_by="user:owner@x", created_at=when, state=state)
+        for when, state in ((old, "queued"), (old, "running"), (old, "done"), (now, "queued"))
+    ]  # fmt: skip
+    db.session.add_all(jobs)
     db.session.commit()
-    assert recover_bulk_jobs(now) == [old.id]
+    waiting, running = jobs[0].id, jobs[1].id
+    assert recover_bulk_jobs(now) == [waiting, running]
     queued = app.extensions["job_queue"].queue.get_jobs()
-    assert [(job.func_name, job.args) for job in queued] == [
-        ("worker.jobs.run_bulk_job", (old.id,))
+    assert [(job.id, job.func_name, job.args) for job in queued] == [
+        (f"bulk-{waiting}", "worker.jobs.run_bulk_job", (waiting,)),
+        (f"bulk-{running}", "worker.jobs.run_bulk_job", (running,)),
     ]
+    assert recover_bulk_jobs(now) == []  # RQ has them: not handed over twice
