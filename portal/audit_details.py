@@ -30,6 +30,10 @@ DETAIL_LABELS = {
     "discount_percent": _l("discount rate"),
     "discount_days": _l("discount days"),
     "tags": _l("tags"),  # an order's tags (ledger/shop_sync.py)
+    "job": _l("bulk action"),  # ledger/bulk_actions.py
+    "bulk_action": _l("action"),
+    "count": _l("orders touched"),
+    "how": _l("told by"),  # a cancellation notice: none, email, letter (ledger/notices.py)
 }
 
 # The fixed words a settings change is audited with (ledger.settings.shown and _detail).
