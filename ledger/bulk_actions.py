@@ -18,7 +18,7 @@ from datetime import datetime
 from rq.timeouts import BaseTimeoutException
 from sqlalchemy import select, update
 
-from ledger import audit, lifecycle, manual, queueing
+from ledger import audit, lifecycle, manual, notices, queueing
 from ledger.bulk import among
 from ledger.clock import today_for
 from ledger.db import db
@@ -68,8 +68,9 @@ def _orders(merchant_id: int, order_ids: Iterable[int]) -> list[Order]:
     return [found[i] for i in ids if i in found]
 
 
-def why_not(order: Order, action: str) -> Refusal | None:
-    """Why the action does not apply to the order now (a Refusal), or None when it does."""
+def why_not(order: Order, action: str, params: dict | None = None) -> Refusal | None:
+    """Why the action does not apply to the order now (a Refusal), or None when it does;
+    `params`: the job's (a cancel's notice needs its email or postal address)."""
     if order.erased_at is not None:
         return Refusal("erased")
     if action == "mark_paid":
@@ -85,6 +86,8 @@ def why_not(order: Order, action: str) -> Refusal | None:
             refusal = Refusal("no_customer_email")  # a reminder now is an email (no letter)
         elif order.payment_claimed_on is not None:
             refusal = Refusal("claim_pending")  # the rules pause for it; so does a bulk reminder
+    if refusal is None and action == "cancel":
+        refusal = notices.cancellation_choices(order).get((params or {}).get("notice") or "none")
     return refusal
 
 
@@ -93,13 +96,15 @@ def _check_action(action: str) -> None:
         raise BulkRefused("bulk_action", action=action)
 
 
-def plan(merchant: Merchant, action: str, order_ids) -> tuple[list[int], list[dict]]:
+def plan(
+    merchant: Merchant, action: str, order_ids, params: dict | None = None
+) -> tuple[list[int], list[dict]]:
     """The ids the action would touch, and the ones it skips: [{"number", "reason"}], the
     reason a Refusal (its English text; the portal words it by its code)."""
     _check_action(action)
     touch, skipped = [], []
     for order in _orders(merchant.id, order_ids):
-        reason = why_not(order, action)
+        reason = why_not(order, action, params)
         if reason is None:
             touch.append(order.id)
         else:
@@ -114,7 +119,7 @@ def start(merchant: Merchant, action: str, order_ids, params: dict, actor: str) 
     ids = list(dict.fromkeys(order_ids))
     if len(ids) > MAX_ORDERS:
         raise BulkRefused("bulk_too_many", count=len(ids), limit=MAX_ORDERS)
-    touch, skipped = plan(merchant, action, ids)
+    touch, skipped = plan(merchant, action, ids, params)
     if not touch:
         raise BulkRefused("bulk_empty")
     job = BulkJob(
@@ -258,7 +263,7 @@ def run(job_id: int) -> dict:
 
             def unit(order_id=order_id, position=position, cause=cause):
                 locked = lifecycle.lock(order_id)
-                refusal = why_not(locked, action)
+                refusal = why_not(locked, action, params)
                 if refusal is not None:
                     raise Refused(refusal)
                 result = command(locked, cause)

@@ -177,13 +177,21 @@ def test_mark_paid_block_and_cancel(card_merchant, book):
 
 
 def test_a_cancellation_notice_refused_leaves_the_order_uncancelled(card_merchant, book):
-    """A letter needs a postal address: without one the order is skipped, not cancelled."""
-    job = bulk_actions.start(
-        card_merchant, "cancel", [book["A"].id], {"notice": "letter"}, "user:owner@x"
-    )
+    """A letter needs a postal address: an order without one is skipped when the job starts
+    (listed with the reason, not cancelled), and one whose address went meanwhile when it runs."""
+    book["B"].postal_address = book["K"].postal_address = "Hauptstraße 5\n80331 München"
+    db.session.commit()
+    ids = [book["A"].id, book["B"].id, book["K"].id]
+    job = bulk_actions.start(card_merchant, "cancel", ids, {"notice": "letter"}, "user:owner@x")
+    db.session.commit()
+    book["K"].postal_address = None
     db.session.commit()
     bulk_actions.run(job.id)
     job = db.session.get(BulkJob, job.id)
-    db.session.refresh(book["A"])
-    assert book["A"].status == "unpaid"
-    assert [s["number"] for s in job.skipped] == ["A"] and bulk_actions.touched(job) == 0
+    for order in book.values():
+        db.session.refresh(order)
+    assert (book["A"].status, book["B"].status, book["K"].status) == (
+        "unpaid", "cancelled", "unpaid",
+    )  # fmt: skip
+    assert [(s["number"], s["stage"]) for s in job.skipped] == [("A", "review"), ("K", "run")]
+    assert "postal address" in job.skipped[0]["reason"] and bulk_actions.touched(job) == 1
