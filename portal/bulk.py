@@ -53,12 +53,12 @@ def _chosen(values) -> tuple[list[int], dict | None, list[str]]:
     limit = bulk_actions.MAX_ORDERS
     if values.get("all"):
         filters, errors = order_list._filters(values)
-        ids = db.session.scalars(
-            select(Order.id)
-            .where(*order_list._conditions(filters))
-            .order_by(Order.ordered_on, Order.id)
-            .limit(limit + 1)
-        ).all()
+        query = select(Order.id).where(*order_list._conditions(filters))
+        upto = values.get("upto", "")
+        if upto.isascii() and upto.isdigit() and len(upto) < 19:
+            # Start: only the orders the review counted, none the shop sent since.
+            query = query.where(Order.id <= int(upto))
+        ids = db.session.scalars(query.order_by(Order.ordered_on, Order.id).limit(limit + 1))
         return list(ids), filters, errors
     numbers = list(dict.fromkeys(n.strip() for n in values.getlist("order") if n.strip()))
     if len(numbers) > limit:
@@ -98,6 +98,8 @@ def _context(values, action: str, **extra) -> dict:
     problem = _too_many(ids)
     touch, skipped = ([], []) if problem else bulk_actions.plan(merchant(), action, ids)
     carried = {k: values.get(k, "") for k in FILTER_KEYS if values.get(k)}
+    if values.get("all"):  # the newest order the review saw: Start acts on none newer
+        carried["upto"] = values.get("upto") or str(max(ids, default=0))
     context = {
         "action": action,
         "action_label": ACTION_LABELS[action],

@@ -223,3 +223,20 @@ def test_another_merchants_job_is_404(app, book, make_merchant):
     assert book.get(job_url).status_code == 200
     page = other.get("/orders/bulk/review?action=remind&order=M-1").get_data(as_text=True)
     assert "0 orders will be touched." in page  # another merchant's number finds nothing
+
+
+def test_start_acts_on_the_orders_the_review_counted_none_sent_since(
+    app, book, seed, merchant_info
+):
+    from ledger.db import db
+    from ledger.models import BulkJob
+
+    _status, page = review_text(book, "action=remind&all=1&ordered_to=2026-03-31")
+    upto = re.search(r'name="upto" value="(\d+)"', page).group(1)
+    seed(merchant_info["id"], [order_body("M-9", ordered_on=date(2026, 3, 20))])  # the shop
+    query = {"action": "remind", "all": "1", "ordered_to": "2026-03-31"}
+    response = start(book, query | {"upto": upto})
+    job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        job = db.session.get(BulkJob, job_id)
+        assert len(job.order_ids) == 4  # M-1, M-2, R-1, C-1 as reviewed; not M-9
