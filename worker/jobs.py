@@ -290,20 +290,34 @@ def purge_old_messages() -> int:
 
 
 def recover_bulk_jobs(now: datetime | None = None) -> list[int]:
-    """Bulk jobs of the orders list still waiting after RUN_LEASE (their hand-over to Redis was
-    lost) go to the workers again; a job already running elsewhere stops at once (its position)."""
+    """Bulk jobs of the orders list, queued or running for longer than RUN_LEASE, whose RQ job
+    is gone or failed (the hand-over to Redis lost, a Redis restart, every retry used up by
+    killed workers): to the workers again, going on from their committed position."""
     from redis.exceptions import RedisError
 
     from ledger import bulk_actions
 
-    waiting = bulk_actions.waiting((now or utcnow()) - RUN_LEASE)
-    for job_id in waiting:
-        try:
-            bulk_actions.enqueue(db.session.get(BulkJob, job_id))
-        except (RedisError, OSError) as exc:
-            log.warning("Redis is not answering (%s): bulk job %s waits", exc, job_id)
-            break
-    return waiting
+    handed = []
+    try:
+        for job_id in bulk_actions.unfinished((now or utcnow()) - RUN_LEASE):
+            if not _job_alive(bulk_actions.job_key(job_id)):
+                bulk_actions.enqueue(db.session.get(BulkJob, job_id))
+                handed.append(job_id)
+    except (RedisError, OSError) as exc:
+        log.warning("Redis is not answering (%s): bulk jobs wait", exc)
+    return handed
+
+
+def _job_alive(job_id: str) -> bool:
+    """Whether RQ still has the job to run: waiting, running, or waiting for a retry."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job, JobStatus
+
+    try:
+        status = Job.fetch(job_id, connection=_queue().connection).get_status()
+    except NoSuchJobError:
+        return False
+    return status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
 
 
 def run_bulk_job(job_id: int) -> dict:
