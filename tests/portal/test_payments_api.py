@@ -243,7 +243,9 @@ def test_a_payment_after_cancellation_is_kept_flagged_reported_and_reactivated(a
             .where(OutboxMessage.kind == "webhook", OutboxMessage.order_id == order.id)
             .order_by(OutboxMessage.id)
         ).all()
-        assert [w.purpose for w in webhooks] == ["order.cancelled", "order.reactivated"]
+        assert [w.purpose for w in webhooks] == [
+            "order.cancelled", "order.reservation_released", "order.reactivated",
+        ]  # fmt: skip
         hook = webhooks[-1]
         assert hook.recipient == WEBHOOK and hook.state == "pending"
         assert hook.payload["event"] == "order.reactivated"
