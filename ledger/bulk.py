@@ -12,6 +12,9 @@ same bound value (the type's bind processing); a failure raises SQLAlchemy's exc
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from decimal import Decimal
+
 from sqlalchemy import Table, and_, any_, bindparam, func, insert, select, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -142,8 +145,29 @@ def update_rows(table: Table, rows: list[dict], *, where: tuple[str, ...], bump:
     for n, column in enumerate(columns):
         process = column.type._cached_bind_processor(dialect)
         values = [row[column.key] for row in rows]
-        params[f"c{n}"] = values if process is None else [process(v) for v in values]
+        values = values if process is None else [process(v) for v in values]
+        params[f"c{n}"] = _array_literal(values)
     return connection.execute(statement, params).rowcount
+
+
+# Exactly these types (not their subclasses: an enum's str() is not its value).
+_PLAIN = frozenset({int, bool, Decimal, date, datetime, str})
+
+
+def _array_literal(values: list):
+    """The values in PostgreSQL's text form of an array (`{"1","2",NULL}`), which the statement
+    casts to its column's type: psycopg adapts a list element by element in Python, two to
+    three times slower (a third of a second over a bank import's batches). A value of any other
+    type leaves the whole list to psycopg."""
+    parts = []
+    for value in values:
+        if value is None:
+            parts.append("NULL")
+        elif type(value) in _PLAIN:
+            parts.append('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"')
+        else:
+            return values
+    return "{" + ",".join(parts) + "}"
 
 
 def written(obj, values: dict) -> None:
@@ -151,11 +175,21 @@ def written(obj, values: dict) -> None:
     bulk statement wrote them): committed, and the object clean again when nothing else of it
     changed, so the next flush does not even look at it (thousands of them cost the flush
     seconds)."""
+    state = sa_inspect(obj)
+    if state.committed_state.keys() <= values.keys():
+        # Every change of the object was written: set only what differs from what it holds
+        # (a bumped version), then mark it all committed at once (set_committed_value per
+        # attribute costs a third of a second over a bank import's 20 000 objects).
+        for key, value in values.items():
+            if state.dict.get(key, _UNSET) is not value:
+                set_committed_value(obj, key, value)
+        state._commit_all(state.dict, state.session.identity_map if state.session else None)
+        return
     for key, value in values.items():
         set_committed_value(obj, key, value)
-    state = sa_inspect(obj)
-    if state.modified and not state.committed_state:
-        state._commit_all(state.dict, state.session.identity_map if state.session else None)
+
+
+_UNSET = object()
 
 
 def _name(table: Table) -> str:

@@ -93,8 +93,15 @@ class _BatchContext:
         self.hits = hits
         self.orders = orders
         self.payments = lifecycle.PaymentBatch()
+        self._merchants: dict[int, Merchant] = {}
         self._assigned: list[tuple[dict, LedgerEntry]] = []
         self._written: set[int] = set()  # rows whose decision `settle` wrote already
+
+    def merchant(self, merchant_id: int) -> Merchant:
+        """The merchant, from the session once per batch (a get per payment adds up)."""
+        if merchant_id not in self._merchants:
+            self._merchants[merchant_id] = db.session.get(Merchant, merchant_id)
+        return self._merchants[merchant_id]
 
     def assigned(self, values: dict, entry: LedgerEntry) -> None:
         self._assigned.append((values, entry))
@@ -120,10 +127,10 @@ class _BatchContext:
 
     @classmethod
     def of(cls, rows: list[BankTransaction]) -> _BatchContext:
+        merchants = {m: db.session.get(Merchant, m) for m in {row.merchant_id for row in rows}}
         wanted: dict[int, set[str]] = {}  # row id -> its keys, for rows that look for orders
         for row in rows:
-            merchant = db.session.get(Merchant, row.merchant_id)
-            if row.credit and not ignored_by(merchant, row):
+            if row.credit and not ignored_by(merchants[row.merchant_id], row):
                 keys = _keys(row)
                 if keys:
                     wanted[row.id] = keys
@@ -145,6 +152,7 @@ class _BatchContext:
         order_ids = {order_id for row_hits in hits.values() for order_id in row_hits}
         orders = {order.id: order for order in lifecycle.lock_many(order_ids)}
         context = cls(rows, hits, orders)
+        context._merchants = merchants
         context.payments.expect(order_ids, Source.BANK, [_payment_reference(row) for row in rows])
         return context
 
@@ -264,7 +272,7 @@ def candidate(order: Order, matched_by: set[str]) -> scoring.Candidate:
 def match_one(row: BankTransaction, today: date, context: _BatchContext) -> str:
     """Decide one transaction and apply the decision; returns its new state. `context`: what
     its batch read for it (_BatchContext.of)."""
-    merchant = db.session.get(Merchant, row.merchant_id)
+    merchant = context.merchant(row.merchant_id)
     keyword = ignored_by(merchant, row)
     if keyword:
         return _set(row, TransactionState.IGNORED, state_reason("ignore_keyword", keyword=keyword))
@@ -368,7 +376,11 @@ def assign(
     """Book (part of) the transaction as a payment of the order, through the lifecycle.
     `context`: the matcher's batch, which locked the order already and writes the payment
     and the assignment when it settles."""
-    merchant = db.session.get(Merchant, row.merchant_id)
+    merchant = (
+        context.merchant(row.merchant_id)
+        if context is not None
+        else db.session.get(Merchant, row.merchant_id)
+    )
     order = context.orders.get(order_id) if context is not None else None
     if order is None:
         order = lifecycle.lock(order_id)

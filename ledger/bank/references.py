@@ -411,6 +411,7 @@ def _blank(text: str, spans) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1024)  # text_keys scrubs each text twice (with and without readings)
 def _scrub(text: str) -> str:
     """The text without structured references, IBANs, dates and amounts (a space instead)."""
     text = _blank(text, [(s, e) for _, _, s, e in _structured_spans(text)])

@@ -3,7 +3,7 @@ with the id, defaults and values a Core INSERT would give it, in the session's t
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -157,6 +157,30 @@ def test_update_rows_writes_where_the_version_still_fits(card_merchant, add_orde
         )
         assert (order.payment_claimed_on, order.version) == (date(2026, 10, n), read[order.id] + 1)
     assert bulk.update_rows(Order.__table__, [], where=("id",)) == 0
+
+
+def test_update_rows_keeps_every_character_and_type_of_the_values(card_merchant, add_order):
+    """On PostgreSQL the values travel as an array literal: quotes, backslashes, braces,
+    commas, the word NULL and the empty string come back as they were; None stays NULL."""
+    names = ['Zoë "Zo" O\'Brien', "C:\\Kunden\\{neu}", "a,b}{c", "NULL", "", "Ärger\nZeile"]
+    orders = [add_order(card_merchant, f"AK-{n}") for n in range(1, len(names) + 1)]
+    db.session.commit()
+    moment = datetime(2026, 11, 30, 23, 30, 15, 123456, tzinfo=UTC)
+    rows = [
+        {"id": o.id, "customer_name": name, "postal_address": None if n % 2 else name,
+         "paid_after_cancellation": bool(n % 2), "updated_at": moment,
+         "adjustments_total": Decimal("1E+1") if n == 1 else Decimal("0.01")}
+        for n, (o, name) in enumerate(zip(orders, names, strict=True))
+    ]  # fmt: skip
+    assert bulk.update_rows(Order.__table__, rows, where=("id",)) == len(names)
+    db.session.commit()
+    db.session.expire_all()
+    for n, (order, name) in enumerate(zip(orders, names, strict=True)):
+        assert order.customer_name == name
+        assert order.postal_address == (None if n % 2 else name)
+        assert order.paid_after_cancellation is bool(n % 2)
+        assert order.updated_at.astimezone(UTC) == moment
+        assert order.adjustments_total == (Decimal("10") if n == 1 else Decimal("0.01"))
 
 
 def test_among_finds_the_rows_whose_column_is_one_of_the_values(card_merchant, add_order):
