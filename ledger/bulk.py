@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Table, and_, any_, bindparam, func, insert, select, text
+from sqlalchemy import Table, any_, bindparam, func, select, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
@@ -36,27 +36,68 @@ def insert_rows(table: Table, rows: list[dict], *, ids: bool = True) -> list[int
 
 
 def _insert(connection, table: Table, rows: list[dict], ids: bool) -> list[int]:
-    if not ids:
-        connection.execute(insert(table), rows)
-        return []
-    # Another writer in between makes a unique violation or a busy snapshot, which the callers'
-    # retry handles as any conflict of their transaction.
-    first = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
-    new_ids = list(range(first, first + len(rows)))
-    connection.execute(insert(table), [{"id": n, **row} for n, row in enumerate(rows, first)])
+    new_ids: list[int] = []
+    if ids:
+        # Another writer in between makes a unique violation or a busy snapshot, which the
+        # callers' retry handles as any conflict of their transaction.
+        first = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+        new_ids = list(range(first, first + len(rows)))
+        rows = [{"id": n, **row} for n, row in enumerate(rows, first)]
+    columns, values = _prepared(connection.dialect, table, rows)
+    quote = connection.dialect.identifier_preparer.quote
+    statement = (
+        f"INSERT INTO {_quoted(connection, table)} ({', '.join(quote(c.name) for c in columns)})"
+        f" VALUES ({', '.join('?' for _ in columns)})"
+    )
+    _execute_many(connection, statement, values)
     return new_ids
+
+
+def _prepared(
+    dialect, table: Table, rows: list[dict], *, with_defaults: bool = True
+) -> tuple[list, list[list]]:
+    """The columns an INSERT of the rows writes (the rows' keys, then - `with_defaults` - the
+    columns with a Python default the rows leave out) and each row's values for them, bound as
+    Core would bind them (the defaults computed, each type's bind processing)."""
+    keys = list(rows[0])
+    defaults = [
+        column
+        for column in table.columns
+        if with_defaults
+        and column.key not in keys
+        and column.default is not None
+        and not column.primary_key
+    ]
+    columns = [table.c[key] for key in keys] + defaults
+    default_values = [_default(column) for column in defaults]
+    processors = [column.type._cached_bind_processor(dialect) for column in columns]
+    values = []
+    for row in rows:
+        found = [row[key] for key in keys] + [value() for value in default_values]
+        values.append(
+            [
+                value if process is None else process(value)
+                for value, process in zip(found, processors, strict=True)
+            ]
+        )
+    return columns, values
+
+
+def _execute_many(connection, statement: str, values: list) -> int:
+    """One executemany of plain SQL with the values bound already (SQLite), through the
+    session's connection (its transaction, its events, its exceptions): a Core statement's
+    executemany spends as long again building each row's parameters. Returns the rows
+    written."""
+    return connection.exec_driver_sql(statement, [tuple(row) for row in values]).rowcount
+
+
+def _quoted(connection, table: Table) -> str:
+    return connection.dialect.identifier_preparer.format_table(table)
 
 
 def _copy(connection, table: Table, rows: list[dict], ids: bool) -> list[int]:
     from psycopg import Error, sql
 
-    dialect = connection.dialect
-    keys = list(rows[0])
-    defaults = [
-        column
-        for column in table.columns
-        if column.key not in keys and column.default is not None and not column.primary_key
-    ]
     new_ids: list[int] = []
     if ids:
         new_ids = sorted(
@@ -68,28 +109,17 @@ def _copy(connection, table: Table, rows: list[dict], ids: bool) -> list[int]:
                 {"table": _name(table), "n": len(rows)},
             ).scalars()
         )
-    columns = [table.c[key] for key in keys] + defaults
-    if ids:
-        columns.insert(0, table.c.id)
-    processors = [column.type._cached_bind_processor(dialect) for column in columns]
+        rows = [{"id": n, **row} for n, row in zip(new_ids, rows, strict=True)]
+    columns, values = _prepared(connection.dialect, table, rows)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(*_name(table).split(".")),
         sql.SQL(", ").join(sql.Identifier(column.name) for column in columns),
     )
-    default_values = [_default(column) for column in defaults]
     raw = connection.connection.dbapi_connection
     try:
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            for n, row in enumerate(rows):
-                values = [row[key] for key in keys] + [value() for value in default_values]
-                if ids:
-                    values.insert(0, new_ids[n])
-                copy.write_row(
-                    [
-                        value if process is None else process(value)
-                        for value, process in zip(values, processors, strict=True)
-                    ]
-                )
+            for row_values in values:
+                copy.write_row(row_values)
     except Error as exc:
         raise DBAPIError.instance(statement.as_string(raw), None, exc, Error) from exc
     return new_ids
@@ -117,15 +147,17 @@ def update_rows(table: Table, rows: list[dict], *, where: tuple[str, ...], bump:
     keys = list(rows[0])
     changed = [key for key in keys if key not in where]
     if connection.dialect.name != "postgresql":
-        statement = (
-            table.update()
-            .where(and_(*(table.c[key] == bindparam(f"w_{key}") for key in where)))
-            .values({key: bindparam(key) for key in changed})
-        )
+        quote = connection.dialect.identifier_preparer.quote
+        assignments = [f"{quote(table.c[key].name)} = ?" for key in changed]
         if bump:
-            statement = statement.values({bump: table.c[bump] + 1})
-        renamed = [{f"w_{k}" if k in where else k: v for k, v in row.items()} for row in rows]
-        return connection.execute(statement, renamed).rowcount
+            assignments.append(f"{quote(table.c[bump].name)} = {quote(table.c[bump].name)} + 1")
+        matches = " AND ".join(f"{quote(table.c[key].name)} = ?" for key in where)
+        statement = (
+            f"UPDATE {_quoted(connection, table)} SET {', '.join(assignments)} WHERE {matches}"
+        )
+        ordered = [{key: row[key] for key in (*changed, *where)} for row in rows]
+        _columns, values = _prepared(connection.dialect, table, ordered, with_defaults=False)
+        return _execute_many(connection, statement, values)
     dialect = connection.dialect
     columns = [table.c[key] for key in keys]
     name = _name(table)
