@@ -31,7 +31,7 @@ from ledger.models import (
     TransactionState,
 )
 
-BATCH = 500
+BATCH = 1000  # transactions per transaction: fewer round trips; up to as many orders locked at once
 MATCHER = "matcher"
 # Statuses whose orders a payment may be for: open ones, and cancelled ones (paid after
 # cancellation); a paid order gets a second payment only by a person's choice.

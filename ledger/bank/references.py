@@ -169,7 +169,7 @@ def parse_structured(ref: str) -> tuple[str, str] | None:
     return (found[0][0], found[0][1]) if found else None
 
 
-@functools.lru_cache(maxsize=1024)  # the key search and the scorer look at the same text
+@functools.lru_cache(maxsize=4096)  # the key search and the scorer look at the same text
 def _structured_spans(text: str) -> tuple[tuple[str, str, int, int], ...]:
     found: list[tuple[str, str, int, int]] = []
     for match in _RF_START.finditer(text):
@@ -411,7 +411,7 @@ def _blank(text: str, spans) -> str:
     return text
 
 
-@functools.lru_cache(maxsize=1024)  # text_keys scrubs each text twice (with and without readings)
+@functools.lru_cache(maxsize=4096)  # text_keys scrubs each text twice (with and without readings)
 def _scrub(text: str) -> str:
     """The text without structured references, IBANs, dates and amounts (a space instead)."""
     text = _blank(text, [(s, e) for _, _, s, e in _structured_spans(text)])
@@ -421,7 +421,9 @@ def _scrub(text: str) -> str:
     return _AMOUNT.sub(" ", text)
 
 
-@functools.lru_cache(maxsize=1024)  # the matcher and the scorer ask for the same text
+# The matcher and the scorer ask for the same text: the caches hold more than a matcher batch
+# (ledger.bank.matching.BATCH) of texts, else the scorer finds them evicted.
+@functools.lru_cache(maxsize=4096)
 def text_keys(text: str, *, readings: bool = True) -> frozenset[str]:
     """The keys a remittance text offers (at most 40, the first ones in the text).
 
