@@ -62,7 +62,7 @@ def open_book(
     app = create_app(config)
     with app.app_context():
         from ledger import accounts
-        from ledger.db import db
+        from ledger.db import db, sqlite_single_file
 
         engine = db.engine.dialect.name
         marker = f"{orders} orders, build {build_version}"
@@ -105,6 +105,7 @@ def open_book(
             cache.mkdir(exist_ok=True)
             db.session.remove()
             db.engine.dispose()
+            sqlite_single_file(folder / "bench.db")
             shutil.copyfile(folder / "bench.db", built)
         return app, merchant_id, engine
 

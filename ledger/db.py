@@ -1,8 +1,12 @@
 """The SQLAlchemy and Flask-Migrate extension objects."""
 
+import sqlite3
+from contextlib import closing
+
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints so migrations are stable on SQLite (batch mode) and PostgreSQL alike.
@@ -21,3 +25,29 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_settings(dbapi_connection, _record) -> None:
+    """SQLite in write-ahead-log mode: the portal reads while the worker writes (neither waits
+    for the other), and a commit appends to the log instead of writing a rollback journal and
+    syncing the database file twice. `synchronous=NORMAL` syncs at checkpoints, not at every
+    commit: a killed process loses nothing committed (the log is in the file system), a power
+    cut may lose the last commits but never corrupts the file (SQLite's documentation)."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")  # kept in the file; in memory: stays "memory"
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def sqlite_single_file(path) -> None:
+    """Fold the write-ahead log into the SQLite file and leave it in rollback-journal mode, so
+    that copying the one file copies everything (the tests' template, a benchmark's book). Call
+    it with every connection to the file closed; the next connection turns WAL on again."""
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.execute("PRAGMA journal_mode=DELETE")

@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from app import create_app
+from ledger.db import db, sqlite_single_file
 from worker.mailsink import free_port
 
 DATABASE_URL = os.environ.get("DATABASE_URL")
@@ -110,7 +111,11 @@ def database_template(tmp_path_factory, redis_url):
         _migrate(create_app({"REDIS_URL": redis_url}))
         return None
     path = instance / "template.db"
-    _migrate(create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "REDIS_URL": redis_url}))
+    template = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "REDIS_URL": redis_url})
+    _migrate(template)
+    with template.app_context():
+        db.engine.dispose()
+    sqlite_single_file(path)  # each test copies the one file
     return path
 
 

@@ -96,13 +96,13 @@ class _Doc:
     def _texts(self, el) -> dict[str, str] | None:
         """path -> stripped text of the first element at that path below `el`, for the kinds of
         element in _WALKED (the last one of each kind is kept), else None."""
+        for walked, texts in self._walked.values():  # asked ~25 times in a row: seen first
+            if walked is el:
+                return texts
         prefix = f"{{{self.ns}}}"
         kind = el.tag[len(prefix) :] if el.tag.startswith(prefix) else None
         if kind not in _WALKED:
             return None
-        last = self._walked.get(kind)
-        if last is not None and last[0] is el:
-            return last[1]
         texts = {"": _WALKED[kind]}  # "": the child left out
         _walk(el, "", prefix, texts, prefix + (_WALKED[kind] or ""))
         self._walked[kind] = (el, texts)
@@ -110,14 +110,16 @@ class _Doc:
 
 
 def _walk(el, path: str, prefix: str, texts: dict[str, str], skip: str = "") -> None:
+    cut = len(prefix)
     for child in el:
         tag = child.tag
         if not isinstance(tag, str) or not tag.startswith(prefix) or tag == skip:
             continue  # comments, processing instructions, another namespace's elements
-        here = path + tag[len(prefix) :]
+        here = path + tag[cut:]
         if here not in texts:
             texts[here] = (child.text or "").strip()
-        _walk(child, here + "/", prefix, texts)
+        if len(child):  # most are leaves: no call for them
+            _walk(child, here + "/", prefix, texts)
 
 
 def read_camt(root, message: str, version: str) -> BankFile:

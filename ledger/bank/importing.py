@@ -276,7 +276,8 @@ def _store(
             if not tx.booked:
                 continue  # pending (camt.052 PDNG): it comes again once booked
             base = fingerprint(account, tx, 0)
-            staged.append((account, tx, fingerprint(account, tx, seen[base])))
+            repeat = seen[base]
+            staged.append((account, tx, fingerprint(account, tx, repeat) if repeat else base))
             seen[base] += 1
     known = _known(merchant.id, [fp for _, _, fp in staged])
     rows = []
