@@ -58,6 +58,7 @@ def init_portal(app: Flask) -> None:
         security,
         settings,
         shop_sync,
+        static_files,
         ui,
         users,
     )
@@ -66,6 +67,7 @@ def init_portal(app: Flask) -> None:
     app.before_request(bank.limit_upload)
     app.before_request(settings.limit_upload)
     customer.register(app)  # the customer page (no login; its upload limit) and claims' proofs
+    static_files.register(app)  # versioned URLs, cached for a year
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -201,12 +201,14 @@ def demo_command(orders: int) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
+@click.option("--debug", is_flag=True, help="Flask's development server and debugger.")
 @with_appcontext
-def serve_command(host: str, port: int) -> None:
-    """Start everything: mail sink, redis, worker, scheduler and the portal."""
+def serve_command(host: str, port: int, debug: bool) -> None:
+    """Start everything: mail sink, redis, worker, scheduler and the portal (under gunicorn,
+    MAHNWERK_WEB_WORKERS processes)."""
     from worker.supervisor import serve
 
-    serve(current_app._get_current_object(), host, port)
+    serve(current_app._get_current_object(), host, port, debug=debug)
 
 
 def register_commands(app) -> None:

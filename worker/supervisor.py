@@ -24,7 +24,32 @@ def _mahnwerk(*args: str) -> list[str]:
     return [sys.executable, "-c", "import app; app.main()", *args]
 
 
-def serve(app, host: str, port: int) -> None:
+def web_workers() -> int:
+    """How many portal processes: MAHNWERK_WEB_WORKERS, else gunicorn's rule of thumb (two per
+    core and one), at most 8 (each holds its own app and database connections)."""
+    configured = os.environ.get("MAHNWERK_WEB_WORKERS", "").strip()
+    if configured:
+        return max(1, int(configured))
+    return min(2 * (os.cpu_count() or 1) + 1, 8)
+
+
+def portal_command(host: str, port: int, debug: bool) -> list[str]:
+    """The portal under gunicorn (several processes; a request that takes longer than two
+    minutes, a big statement upload, is cut off), or Flask's development server with `debug`
+    (the debugger, templates read again)."""
+    if debug:
+        return _mahnwerk("--debug", "run", "--host", host, "--port", str(port), "--no-reload")
+    return [
+        sys.executable, "-m", "gunicorn",
+        "--bind", f"{host}:{port}",
+        "--workers", str(web_workers()),
+        "--timeout", "120",
+        "--access-logfile", "-",
+        "app:create_app()",
+    ]  # fmt: skip
+
+
+def serve(app, host: str, port: int, debug: bool = False) -> None:
     env = dict(os.environ)
     sink = None
     queue = app.extensions["job_queue"]
@@ -39,7 +64,7 @@ def serve(app, host: str, port: int) -> None:
     commands = {
         "worker": _mahnwerk("worker"),
         "scheduler": _mahnwerk("scheduler"),
-        "portal": _mahnwerk("run", "--host", host, "--port", str(port), "--no-reload"),
+        "portal": portal_command(host, port, debug),
     }
     processes = {name: subprocess.Popen(command, env=env) for name, command in commands.items()}
     restarts = dict.fromkeys(commands, 0.0)  # when each was last started again

@@ -1,0 +1,28 @@
+"""Static files: versioned URLs cached for a year, unversioned ones revalidated."""
+
+from __future__ import annotations
+
+import re
+
+
+def test_static_urls_carry_the_file_version_and_are_cached_for_a_year(app):
+    client = app.test_client()
+    page = client.get("/login").get_data(True)
+    url = re.search(r'href="(/static/app\.css\?v=\d+)"', page).group(1)
+    versioned = client.get(url)
+    assert versioned.status_code == 200
+    assert versioned.cache_control.max_age == 365 * 24 * 3600
+    assert versioned.cache_control.public
+
+    bare = client.get("/static/app.css")
+    assert bare.status_code == 200 and bare.cache_control.no_cache
+    etag = bare.headers["ETag"]
+    assert client.get("/static/app.css", headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_a_missing_static_file_is_a_404_and_its_url_has_no_version(app):
+    with app.test_request_context():
+        from flask import url_for
+
+        assert url_for("static", filename="nothing-here.js") == "/static/nothing-here.js"
+    assert app.test_client().get("/static/nothing-here.js").status_code == 404
