@@ -13,11 +13,12 @@ same bound value (the type's bind processing); a failure raises SQLAlchemy's exc
 from __future__ import annotations
 
 import gc
+import threading
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Table, any_, bindparam, func, select, text
+from sqlalchemy import Enum, String, Table, any_, bindparam, func, select, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
@@ -167,9 +168,7 @@ def update_rows(table: Table, rows: list[dict], *, where: tuple[str, ...], bump:
     if bump:
         assignments.append(f'"{table.c[bump].name}" = {name}."{table.c[bump].name}" + 1')
     matches = " AND ".join(f'{name}."{table.c[k].name}" = v."{table.c[k].name}"' for k in where)
-    arrays = ", ".join(
-        f"CAST(:c{n} AS {c.type.compile(dialect=dialect)}[])" for n, c in enumerate(columns)
-    )
+    arrays = ", ".join(f"CAST(:c{n} AS {_array_of(c, dialect)}[])" for n, c in enumerate(columns))
     names = ", ".join(f'"{c.name}"' for c in columns)
     statement = text(
         f"UPDATE {name} SET {', '.join(assignments)} FROM unnest({arrays}) AS v ({names})"
@@ -180,28 +179,48 @@ def update_rows(table: Table, rows: list[dict], *, where: tuple[str, ...], bump:
         process = column.type._cached_bind_processor(dialect)
         values = [row[column.key] for row in rows]
         values = values if process is None else [process(v) for v in values]
-        params[f"c{n}"] = _array_literal(values)
+        params[f"c{n}"] = _array_literal(values, _python_type(column))
     return connection.execute(statement, params).rowcount
 
 
-# Exactly these types (not their subclasses: an enum's str() is not its value).
-_PLAIN = frozenset({int, bool, Decimal, date, datetime, str})
+def _array_of(column, dialect) -> str:
+    """The element type of a column's array parameter: its own, except that a string column's
+    values travel as TEXT, so that one too long for the column fails on the assignment (an
+    explicit CAST to VARCHAR(n) would cut it silently)."""
+    if isinstance(column.type, String) and not isinstance(column.type, Enum):
+        return "TEXT"
+    return column.type.compile(dialect=dialect)
 
 
-def _array_literal(values: list):
+def _python_type(column) -> type | None:
+    try:
+        return column.type.python_type
+    except NotImplementedError:
+        return None
+
+
+def _array_literal(values: list, python_type: type | None):
     """The values in PostgreSQL's text form of an array (`{"1","2",NULL}`), which the statement
     casts to its column's type: psycopg adapts a list element by element in Python, two to
-    three times slower (a third of a second over a bank import's batches). A value of any other
-    type leaves the whole list to psycopg."""
+    three times slower (a third of a second over a bank import's batches). Only for values of
+    exactly the column's own Python type among plain numbers, dates and strings, and no
+    datetime with a time zone (PostgreSQL would drop the offset read as text into a timestamp
+    without one, where psycopg converts it); anything else leaves the whole list to psycopg."""
+    if python_type not in _PLAIN:
+        return values
     parts = []
     for value in values:
         if value is None:
             parts.append("NULL")
-        elif type(value) in _PLAIN:
+        elif type(value) is python_type and getattr(value, "tzinfo", None) is None:
             parts.append('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"')
         else:
             return values
     return "{" + ",".join(parts) + "}"
+
+
+# Exactly these types (not their subclasses: an enum's str() is not its value).
+_PLAIN = frozenset({int, bool, Decimal, date, datetime, str})
 
 
 def written(obj, values: dict) -> None:
@@ -240,15 +259,28 @@ def _default(column):
     raise ValueError(f"{column} has a default bulk.insert_rows cannot compute")
 
 
+_gc_lock = threading.Lock()
+_gc_users = 0  # blocks inside fewer_gc_passes, in any thread (the threshold is the process's)
+_gc_before: tuple[int, ...] = ()
+
+
 @contextmanager
 def fewer_gc_passes(threshold: int = 50_000):
     """Python's cycle collector runs every 700 new container objects by default: a bulk job
     making hundreds of thousands of them (ORM objects, rows, dicts) spends a tenth of its time
-    there, finding little (bank import: 8.2 -> 7.3 s of CPU). Raised for the block, restored
-    after; garbage is still collected, every `threshold` objects."""
-    before = gc.get_threshold()
-    gc.set_threshold(threshold, *before[1:])
+    there, finding little (bank import: 8.2 -> 7.3 s of CPU). Raised while any block runs
+    (threads of one portal process may overlap), restored when the last one ends; garbage is
+    still collected, every `threshold` objects."""
+    global _gc_users, _gc_before
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_before = gc.get_threshold()
+            gc.set_threshold(threshold, *_gc_before[1:])
+        _gc_users += 1
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0:
+                gc.set_threshold(*_gc_before)

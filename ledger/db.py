@@ -1,7 +1,9 @@
 """The SQLAlchemy and Flask-Migrate extension objects."""
 
+import logging
 import sqlite3
 from contextlib import closing
+from pathlib import Path
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -24,6 +26,7 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+log = logging.getLogger(__name__)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 
 
@@ -38,7 +41,12 @@ def _sqlite_settings(dbapi_connection, _record) -> None:
         return
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")  # kept in the file; in memory: stays "memory"
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")  # kept in the file; in memory: "memory"
+        except sqlite3.OperationalError as exc:
+            # Switching needs the file to itself: another process starting at the same moment
+            # holds it. That one (or the next connection) switches it; this one works either way.
+            log.info("SQLite stays in its journal mode for now: %s", exc)
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
@@ -48,6 +56,9 @@ def sqlite_single_file(path) -> None:
     """Fold the write-ahead log into the SQLite file and leave it in rollback-journal mode, so
     that copying the one file copies everything (the tests' template, a benchmark's book). Call
     it with every connection to the file closed; the next connection turns WAL on again."""
-    with closing(sqlite3.connect(path)) as connection:
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        connection.execute("PRAGMA journal_mode=DELETE")
+    uri = f"{Path(path).resolve().as_uri()}?mode=rw"  # an existing file, never a new one
+    with closing(sqlite3.connect(uri, uri=True)) as connection:
+        busy, _log, _done = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        (mode,) = connection.execute("PRAGMA journal_mode=DELETE").fetchone()
+    if busy or mode != "delete":
+        raise RuntimeError(f"{path} is still open elsewhere: not folded into one file")

@@ -3,15 +3,17 @@ with the id, defaults and values a Core INSERT would give it, in the session's t
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import gc
+import sqlite3
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ledger import bulk
-from ledger.db import db
+from ledger.db import db, sqlite_single_file
 from ledger.models import (
     AuditEntry,
     BankAccount,
@@ -20,6 +22,7 @@ from ledger.models import (
     LedgerEntry,
     Order,
 )
+from tests.conftest import DATABASE_URL
 
 
 def _entry(order, n: int, **fields) -> dict:
@@ -165,7 +168,7 @@ def test_update_rows_keeps_every_character_and_type_of_the_values(card_merchant,
     names = ['Zoë "Zo" O\'Brien', "C:\\Kunden\\{neu}", "a,b}{c", "NULL", "", "Ärger\nZeile"]
     orders = [add_order(card_merchant, f"AK-{n}") for n in range(1, len(names) + 1)]
     db.session.commit()
-    moment = datetime(2026, 11, 30, 23, 30, 15, 123456, tzinfo=UTC)
+    moment = datetime(2026, 11, 30, 23, 30, 15, 123456)  # naive UTC, as the models store it
     rows = [
         {"id": o.id, "customer_name": name, "postal_address": None if n % 2 else name,
          "paid_after_cancellation": bool(n % 2), "updated_at": moment,
@@ -179,7 +182,7 @@ def test_update_rows_keeps_every_character_and_type_of_the_values(card_merchant,
         assert order.customer_name == name
         assert order.postal_address == (None if n % 2 else name)
         assert order.paid_after_cancellation is bool(n % 2)
-        assert order.updated_at.astimezone(UTC) == moment
+        assert order.updated_at == moment
         assert order.adjustments_total == (Decimal("10") if n == 1 else Decimal("0.01"))
 
 
@@ -192,3 +195,47 @@ def test_among_finds_the_rows_whose_column_is_one_of_the_values(card_merchant, a
     found = db.session.scalars(select(Order.id).where(bulk.among(Order.number, ["AK-2", "x"])))
     assert list(found) == [orders[1].id]
     assert list(db.session.scalars(select(Order.id).where(bulk.among(Order.id, [])))) == []
+
+
+@pytest.mark.skipif(not DATABASE_URL, reason="SQLite does not enforce a VARCHAR's length")
+def test_update_rows_refuses_a_string_too_long_for_its_column(card_merchant, add_order):
+    order = add_order(card_merchant, "AK-1")
+    db.session.commit()
+    with pytest.raises(DBAPIError, match="too long"):
+        bulk.update_rows(Order.__table__, [{"id": order.id, "status": "x" * 21}], where=("id",))
+    db.session.rollback()
+    assert db.session.get(Order, order.id).status == "unpaid"
+
+
+def test_fewer_gc_passes_restores_the_threshold_after_the_last_overlapping_block():
+    before = gc.get_threshold()
+    outer = bulk.fewer_gc_passes()
+    inner = bulk.fewer_gc_passes()
+    outer.__enter__()
+    inner.__enter__()
+    assert gc.get_threshold()[0] == 50_000
+    outer.__exit__(None, None, None)  # the first to start ends first (another thread's)
+    assert gc.get_threshold()[0] == 50_000
+    inner.__exit__(None, None, None)
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), bulk.fewer_gc_passes():
+        raise RuntimeError
+    assert gc.get_threshold() == before
+
+
+def test_sqlite_single_file_refuses_a_file_still_open(tmp_path):
+    path = tmp_path / "open.db"
+    held = sqlite3.connect(path)
+    held.execute("PRAGMA journal_mode=WAL")
+    held.execute("CREATE TABLE t (x)")
+    held.execute("BEGIN")
+    held.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises((RuntimeError, sqlite3.OperationalError)):
+        sqlite_single_file(path)
+    held.rollback()
+    held.close()
+    sqlite_single_file(path)
+    assert not (tmp_path / "open.db-wal").exists()
+    with pytest.raises(sqlite3.OperationalError):
+        sqlite_single_file(tmp_path / "missing.db")  # never made
+    assert not (tmp_path / "missing.db").exists()
