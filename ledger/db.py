@@ -30,6 +30,17 @@ log = logging.getLogger(__name__)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 
 
+def built_here(obj, dialect_name: str) -> bool:
+    """Whether a model's schema object is built on this database: an index declared with
+    `Index(…).ddl_if(dialect=…)` exists on that database only (Alembic's comparison does not
+    know, so migrations/env.py and the schema test ask here)."""
+    condition = getattr(obj, "_ddl_if", None)
+    if condition is None or condition.dialect is None:
+        return True
+    dialects = (condition.dialect,) if isinstance(condition.dialect, str) else condition.dialect
+    return dialect_name in dialects
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_settings(dbapi_connection, _record) -> None:
     """SQLite in write-ahead-log mode: the portal reads while the worker writes (neither waits

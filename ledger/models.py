@@ -262,6 +262,8 @@ class Order(db.Model):
         # The daily run reads only orders whose next step is due: (merchant, next_due_on).
         Index("ix_orders_merchant_next_due", "merchant_id", "next_due_on"),
         Index("ix_orders_merchant_status", "merchant_id", "status"),
+        # The order list's sort (newest order date first) as an index range, not a sort.
+        Index("ix_orders_merchant_ordered", "merchant_id", "ordered_on", "id"),
         # A bank import first indexes the orders whose reference keys are missing or stale.
         Index("ix_orders_merchant_references_version", "merchant_id", "references_version"),
         # The dashboard's live count of "already paid" claims: only the claimed orders (with
@@ -478,6 +480,8 @@ class RulesetVersion(db.Model):
 
 class DunningRun(db.Model):
     __tablename__ = "dunning_runs"
+    # The runs page, newest first.
+    __table_args__ = (Index("ix_dunning_runs_merchant_created", "merchant_id", "created_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
@@ -547,6 +551,7 @@ class OutboxMessage(db.Model):
     __table_args__ = (
         Index("ix_outbox_merchant_state", "merchant_id", "state"),
         Index("ix_outbox_state_next_attempt", "state", "next_attempt_at"),
+        Index("ix_outbox_merchant_id", "merchant_id", "id"),  # the outbox page, newest first
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -587,6 +592,11 @@ class OutboxMessage(db.Model):
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_entries"
+    # The audit page, newest first. PostgreSQL only: on SQLite the merchant_id index holds the
+    # rowid (the id) in order already, and this one misleads its planner into a sort.
+    __table_args__ = (
+        Index("ix_audit_entries_merchant_id_id", "merchant_id", "id").ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)

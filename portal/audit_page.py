@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from ledger.db import db
@@ -78,8 +78,8 @@ def _utc(day: date, zone: ZoneInfo) -> datetime:
 def audit_list():
     values, conditions, errors = _filters()
     query = select(AuditEntry).where(*conditions).order_by(AuditEntry.id.desc())
-    count = select(func.count(AuditEntry.id)).where(*conditions)
-    page = paginate(db.session, query, count, page_number())
+    matching = select(AuditEntry.id).where(*conditions)
+    page = paginate(db.session, query, matching, page_number())
     numbers = _order_numbers({e.order_id for e in page.rows if e.order_id})
     actions = db.session.scalars(
         select(AuditEntry.action)

@@ -79,8 +79,8 @@ def letter_list():
         .options(selectinload(Letter.order))
         .order_by(Letter.id.desc())
     )
-    count = select(func.count(Letter.id)).where(*conditions)
-    page = paginate(db.session, query, count, page_number())
+    matching = select(Letter.id).where(*conditions)
+    page = paginate(db.session, query, matching, page_number())
     response = render_page(
         "letters_pages/letters.html",
         "results",

@@ -136,8 +136,8 @@ def order_list():
     filters, errors = _filters()
     conditions = _conditions(filters)
     query = select(Order).where(*conditions).order_by(Order.ordered_on.desc(), Order.id.desc())
-    count = select(func.count(Order.id)).where(*conditions)
-    page = paginate(db.session, query, count, page_number())
+    matching = select(Order.id).where(*conditions)
+    page = paginate(db.session, query, matching, page_number())
     response = render_page(
         "orders/list.html",
         "results",

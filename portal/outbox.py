@@ -41,7 +41,7 @@ def message_list():
         .options(selectinload(OutboxMessage.order))
         .order_by(OutboxMessage.id.desc())
     )
-    count = select(func.count(OutboxMessage.id)).where(*conditions)
+    matching = select(OutboxMessage.id).where(*conditions)
     counts = dict(
         db.session.execute(
             select(OutboxMessage.state, func.count(OutboxMessage.id))
@@ -49,7 +49,7 @@ def message_list():
             .group_by(OutboxMessage.state)
         ).all()
     )
-    page = paginate(db.session, query, count, page_number())
+    page = paginate(db.session, query, matching, page_number())
     response = render_page(
         "outbox/list.html",
         "results",

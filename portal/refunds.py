@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ledger import lifecycle, orders, refunds, refusals
@@ -135,9 +135,9 @@ def _list_context(state: str, errors: list[str], export_error: str | None = None
         .options(selectinload(Refund.order))
         .order_by(Refund.id.desc())
     )
-    count = select(func.count(Refund.id)).where(*conditions)
+    matching = select(Refund.id).where(*conditions)
     return {
-        "page": paginate(db.session, query, count, page_number()),
+        "page": paginate(db.session, query, matching, page_number()),
         "filters": {"state": state},
         "errors": errors,
         "states": STATES,

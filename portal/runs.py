@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ledger import dunning
 from ledger.clock import today_for
@@ -39,8 +39,8 @@ def _history_context(**extra) -> dict:
         .where(*conditions)
         .order_by(DunningRun.created_at.desc(), DunningRun.id.desc())
     )
-    count = select(func.count(DunningRun.id)).where(*conditions)
-    page = paginate(db.session, query, count, page_number(), RUNS_PER_PAGE)
+    matching = select(DunningRun.id).where(*conditions)
+    page = paginate(db.session, query, matching, page_number(), RUNS_PER_PAGE)
     context = {
         "page": page,
         "sent": _sent_counts(page.rows),

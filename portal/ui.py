@@ -11,10 +11,12 @@ from flask_babel import pgettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from jinja2_fragments.flask import render_block
+from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
 from ledger import lifecycle
 from ledger.models import Merchant
+from portal.i18n import number
 
 PAGE_SIZE = 50
 
@@ -58,14 +60,24 @@ def page_number() -> int:
     return max(number, 1)
 
 
-class Page:
-    """One page of a query's rows, with what the pager needs."""
+# A list counts the rows its filter finds up to this many: an exact COUNT over a book of a
+# million orders costs a second on every page. Beyond it the list says "more than 10,000" and
+# offers its first pages; a narrower filter or a search finds the rest.
+COUNT_CAP = 10_000
 
-    def __init__(self, rows: list, total: int, number: int, size: int = PAGE_SIZE):
+
+class Page:
+    """One page of a query's rows, with what the pager needs. `capped`: the filter finds more
+    than `total` rows (COUNT_CAP), and the pages end there."""
+
+    def __init__(
+        self, rows: list, total: int, number: int, size: int = PAGE_SIZE, capped: bool = False
+    ):
         self.rows = rows
         self.total = total
         self.number = number
         self.size = size
+        self.capped = capped
         self.pages = max(ceil(total / size), 1)
 
     @property
@@ -84,13 +96,33 @@ class Page:
     def has_next(self) -> bool:
         return self.number < self.pages
 
+    @property
+    def total_label(self) -> str:
+        """The count as the user reads it: "1.234", or "mehr als 10.000" when capped."""
+        if self.capped:
+            return _("more than %(count)s", count=number(self.total))
+        return number(self.total)
 
-def paginate(session, query, count_query, number: int, size: int = PAGE_SIZE) -> Page:
-    total = session.scalar(count_query) or 0
+    @property
+    def pages_label(self) -> str:
+        if self.capped:
+            return _("more than %(count)s", count=number(self.pages))
+        return number(self.pages)
+
+
+def paginate(session, query, matching, number: int, size: int = PAGE_SIZE) -> Page:
+    """The page `number` of `query`'s rows. `matching`: a SELECT of the ids the filter finds
+    (what is counted, up to COUNT_CAP + 1 of them)."""
+    found = session.scalar(
+        select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())
+    )
+    capped = found > COUNT_CAP
+    total = min(found, COUNT_CAP)
     pages = max(ceil(total / size), 1)
     number = min(number, pages)
-    rows = list(session.scalars(query.limit(size).offset((number - 1) * size)))
-    return Page(rows, total, number, size)
+    offset = (number - 1) * size
+    rows = list(session.scalars(query.limit(min(size, total - offset)).offset(offset)))
+    return Page(rows, total, number, size, capped)
 
 
 def _non_empty(values: dict) -> dict:

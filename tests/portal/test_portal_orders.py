@@ -111,6 +111,34 @@ def test_pages_of_fifty(portal, seed, merchant_info):
     ).get_data(as_text=True)
 
 
+def test_a_filter_finding_more_than_the_cap_says_more_than_and_ends_its_pages(
+    portal, seed, merchant_info, monkeypatch
+):
+    from datetime import date, timedelta
+
+    from portal import ui
+
+    bodies = [
+        order_body(f"AK-{i:03d}", ordered_on=date(2026, 9, 1) + timedelta(days=i))
+        for i in range(1, 56)
+    ]
+    seed(merchant_info["id"], bodies)
+    monkeypatch.setattr(ui, "COUNT_CAP", 54)  # the list counts no further than this
+    first = portal.get("/orders").get_data(as_text=True)
+    assert "Orders 1–50 of more than 54" in first and "Page 1 of more than 2" in first
+    assert "Select all orders matching the filter (more than 54)" in first
+    assert "The list ends after" not in first
+    last = portal.get("/orders?page=2").get_data(as_text=True)
+    assert numbers_in(last) == ["AK-005", "AK-004", "AK-003", "AK-002"]  # the 54th is the last
+    assert "The list ends after the first 54" in last and 'rel="next"' not in last
+    assert numbers_in(portal.get("/orders?page=3").get_data(as_text=True)) == numbers_in(last)
+    monkeypatch.setattr(ui, "COUNT_CAP", 55)  # exactly as many as found: not "more than"
+    page = portal.get("/orders?page=2").get_data(as_text=True)
+    assert "Orders 51–55 of 55" in page and "more than" not in page
+    german = portal.get("/orders", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert "Bestellungen 1–50 von 55" in german
+
+
 def order_day():
     from tests.portal.conftest import ORDER_DAY
 
