@@ -208,6 +208,12 @@ def reset(merchant_id: int) -> None:
             )
         )
     db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        # The deleted and rewritten rows' dead versions gone, as after the build: else each run
+        # reads through more of them than the one before (the batch reads grew 0.37 -> 0.56 s
+        # over a dozen runs). SQLite's book is a fresh copy every run.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as auto:
+            auto.execute(text("VACUUM ANALYZE"))
     if touched:
         print(f"  reset {len(touched):,} orders an earlier run had paid")
 
