@@ -21,8 +21,17 @@ def _secret_key(instance: Path) -> str:
         return os.environ["SECRET_KEY"]
     path = instance / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        # Several portal processes may start at once on a new instance folder: the first to
+        # link its complete file wins, the others read that one (never a half-written file).
+        draft = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        draft.write_text(secrets.token_hex(32))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 

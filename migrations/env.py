@@ -91,10 +91,12 @@ def run_migrations_online():
 
     with connectable.connect() as connection:
         # An index made for one database only (Index.ddl_if) is no difference on the other.
-        conf_args.setdefault(
-            "include_object", lambda obj, *_: built_here(obj, connection.dialect.name)
+        context.configure(
+            connection=connection,
+            target_metadata=get_metadata(),
+            include_object=lambda obj, *_: built_here(obj, connection.dialect.name),
+            **conf_args,
         )
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
             context.run_migrations()

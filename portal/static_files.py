@@ -1,12 +1,13 @@
 """Static files that browsers keep: every `url_for('static', …)` carries the file's version
-(`?v=` its modification time), and a request with a version is answered as cacheable for a
-year, so a changed file is fetched at once under its new URL and an unchanged one never again.
-A request without a version (an old bookmark) is answered `no-cache`: the browser asks again
-and gets a 304 while the file is the same (Flask's ETag)."""
+(`?v=` a hash of its content, the same on every portal machine), and a request for the current
+version is answered as cacheable for a year, so a changed file is fetched at once under its new
+URL and an unchanged one never again. A request with another or no version (an old bookmark, a
+machine not yet upgraded behind the same load balancer) is answered `no-cache`: the browser asks
+again and gets a 304 while the file is the same (Flask's ETag)."""
 
 from __future__ import annotations
 
-import os
+import hashlib
 from pathlib import Path
 
 from flask import Flask, request
@@ -16,14 +17,15 @@ YEAR = 365 * 24 * 3600
 
 def register(app: Flask) -> None:
     folder = Path(app.static_folder)
-    versions: dict[str, str] = {}
+    versions: dict[str, str] = {}  # filename -> version; the same value whichever thread wrote
 
     def version(filename: str) -> str | None:
         if app.debug or filename not in versions:  # in debug, files change under us
             try:
-                versions[filename] = str(int(os.stat(folder / filename).st_mtime))
+                content = (folder / filename).read_bytes()
             except OSError:
                 return None
+            versions[filename] = hashlib.sha256(content).hexdigest()[:12]
         return versions[filename]
 
     @app.url_defaults
@@ -33,7 +35,12 @@ def register(app: Flask) -> None:
             if found:
                 values["v"] = found
 
-    def max_age(_filename: str | None) -> int | None:
-        return YEAR if request.args.get("v") else None
+    def max_age(filename: str | None) -> int | None:
+        """Flask asks this for every file it sends (exports too): a year only for a static
+        file asked for by its current version."""
+        wanted = request.args.get("v")
+        if request.endpoint == "static" and filename and wanted and wanted == version(filename):
+            return YEAR
+        return None
 
     app.get_send_file_max_age = max_age

@@ -24,32 +24,44 @@ def _mahnwerk(*args: str) -> list[str]:
     return [sys.executable, "-c", "import app; app.main()", *args]
 
 
+THREADS = 4  # per portal process: a slow download or upload does not hold a whole process
+GRACE = 8  # seconds gunicorn gives running requests on stop, inside the supervisor's 10
+
+
 def web_workers() -> int:
     """How many portal processes: MAHNWERK_WEB_WORKERS, else gunicorn's rule of thumb (two per
     core and one), at most 8 (each holds its own app and database connections)."""
     configured = os.environ.get("MAHNWERK_WEB_WORKERS", "").strip()
-    if configured:
-        return max(1, int(configured))
-    return min(2 * (os.cpu_count() or 1) + 1, 8)
+    if not configured:
+        return min(2 * (os.cpu_count() or 1) + 1, 8)
+    if not configured.isdigit() or int(configured) < 1:
+        raise click.ClickException(
+            f"MAHNWERK_WEB_WORKERS must be a whole number of processes, 1 or more: {configured!r}"
+        )
+    return int(configured)
 
 
 def portal_command(host: str, port: int, debug: bool) -> list[str]:
-    """The portal under gunicorn (several processes; a request that takes longer than two
-    minutes, a big statement upload, is cut off), or Flask's development server with `debug`
-    (the debugger, templates read again)."""
+    """The portal under gunicorn, or Flask's development server with `debug` (the debugger,
+    templates read again). gunicorn's threaded workers keep telling it they are alive while a
+    request runs (an export of a big book, a statement import); one that hangs for two
+    minutes is replaced."""
     if debug:
         return _mahnwerk("--debug", "run", "--host", host, "--port", str(port), "--no-reload")
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"  # an IPv6 address
     return [
         sys.executable, "-m", "gunicorn",
-        "--bind", f"{host}:{port}",
+        "--bind", bind,
         "--workers", str(web_workers()),
-        "--timeout", "120",
+        "--worker-class", "gthread", "--threads", str(THREADS),
+        "--timeout", "120", "--graceful-timeout", str(GRACE),
         "--access-logfile", "-",
         "app:create_app()",
     ]  # fmt: skip
 
 
 def serve(app, host: str, port: int, debug: bool = False) -> None:
+    portal = portal_command(host, port, debug)  # a bad setting stops here, before anything runs
     env = dict(os.environ)
     sink = None
     queue = app.extensions["job_queue"]
@@ -64,7 +76,7 @@ def serve(app, host: str, port: int, debug: bool = False) -> None:
     commands = {
         "worker": _mahnwerk("worker"),
         "scheduler": _mahnwerk("scheduler"),
-        "portal": portal_command(host, port, debug),
+        "portal": portal,
     }
     processes = {name: subprocess.Popen(command, env=env) for name, command in commands.items()}
     restarts = dict.fromkeys(commands, 0.0)  # when each was last started again

@@ -9,7 +9,9 @@ import sys
 import time
 import urllib.request
 
+import click
 import psutil
+import pytest
 
 from tests.worker.test_embedded_redis import ROOT, _env, _mahnwerk, _servers
 from worker.mailsink import free_port
@@ -18,6 +20,13 @@ from worker.mailsink import free_port
 def _get(url: str):
     with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
         return response.status, response.headers, response.read().decode()
+
+
+def _command_line(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:  # ended meanwhile (a job's work horse)
+        return ""
 
 
 def test_serve_runs_the_portal_under_gunicorn_and_stops_everything(tmp_path):
@@ -44,7 +53,7 @@ def test_serve_runs_the_portal_under_gunicorn_and_stops_everything(tmp_path):
         status, headers, _page = answer
         assert status == 200 and "gunicorn" in headers["Server"]
         children = psutil.Process(serve.pid).children(recursive=True)
-        gunicorns = [p for p in children if "gunicorn" in " ".join(p.cmdline())]
+        gunicorns = [p for p in children if "gunicorn" in _command_line(p)]
         assert len(gunicorns) == 3  # the arbiter and MAHNWERK_WEB_WORKERS workers
     finally:
         serve.send_signal(signal.SIGTERM)
@@ -61,7 +70,26 @@ def test_only_debug_runs_flasks_development_server(monkeypatch):
     assert "--debug" in portal_command("127.0.0.1", 5000, debug=True)
     production = portal_command("0.0.0.0", 8000, debug=False)
     assert production[1:3] == ["-m", "gunicorn"] and "0.0.0.0:8000" in production
+    assert "[::1]:8000" in portal_command("::1", 8000, debug=False)
     monkeypatch.setenv("MAHNWERK_WEB_WORKERS", "3")
     assert web_workers() == 3
+    for bad in ("abc", "4.0", "0", "-2"):
+        monkeypatch.setenv("MAHNWERK_WEB_WORKERS", bad)
+        with pytest.raises(click.ClickException, match="MAHNWERK_WEB_WORKERS"):
+            web_workers()
     monkeypatch.delenv("MAHNWERK_WEB_WORKERS")
     assert 1 <= web_workers() <= 8
+
+
+def test_portal_processes_starting_at_once_share_one_secret_key(tmp_path, monkeypatch):
+    """gunicorn starts its workers together; on a new instance folder each would otherwise
+    write a key of its own (sessions signed by one refused by the others)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    import app as composition
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with ProcessPoolExecutor(4) as pool:
+        keys = list(pool.map(composition._secret_key, [tmp_path] * 16))
+    assert len(set(keys)) == 1 and len(keys[0]) == 64
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no drafts left
