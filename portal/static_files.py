@@ -8,9 +8,11 @@ again and gets a 304 while the file is the same (Flask's ETag)."""
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from flask import Flask, request
+from werkzeug.security import safe_join
 
 YEAR = 365 * 24 * 3600
 
@@ -21,11 +23,13 @@ def register(app: Flask) -> None:
 
     def version(filename: str) -> str | None:
         if app.debug or filename not in versions:  # in debug, files change under us
-            try:
-                content = (folder / filename).read_bytes()
-            except OSError:
+            # Only a file inside the static folder: a request may name "../../dev/zero", and
+            # Flask asks for its max age before it refuses the path.
+            path = safe_join(str(folder), filename)
+            if path is None or not os.path.isfile(path):
                 return None
-            versions[filename] = hashlib.sha256(content).hexdigest()[:12]
+            with open(path, "rb") as file:
+                versions[filename] = hashlib.sha256(file.read()).hexdigest()[:12]
         return versions[filename]
 
     @app.url_defaults

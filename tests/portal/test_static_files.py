@@ -40,3 +40,23 @@ def test_a_download_is_never_cached_for_a_year(app, monkeypatch):
     with app.test_request_context("/orders/export.xlsx?v=1"):
         response = send_file(BytesIO(b"data"), download_name="x.xlsx")
         assert response.cache_control.max_age is None
+
+
+def test_a_path_out_of_the_static_folder_is_never_read(app, monkeypatch):
+    """Flask asks for a file's max age before it refuses a path like ../app.py: the version is
+    looked up only inside the static folder (else "../../dev/zero" would be read whole)."""
+    import hashlib
+    from pathlib import Path
+
+    from portal import static_files
+
+    hashed, real = [], hashlib.sha256
+
+    def sha256(data=b""):
+        hashed.append(data)
+        return real(data)
+
+    monkeypatch.setattr(static_files.hashlib, "sha256", sha256)
+    outside = (Path(app.root_path) / "app.py").read_bytes()
+    assert app.test_client().get("/static/..%2Fapp.py?v=1").status_code == 404
+    assert outside not in hashed
