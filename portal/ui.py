@@ -16,7 +16,7 @@ from werkzeug.exceptions import NotFound
 
 from ledger import lifecycle
 from ledger.models import Merchant
-from portal.i18n import number
+from portal.i18n import number as format_count
 
 PAGE_SIZE = 50
 
@@ -100,14 +100,14 @@ class Page:
     def total_label(self) -> str:
         """The count as the user reads it: "1.234", or "mehr als 10.000" when capped."""
         if self.capped:
-            return _("more than %(count)s", count=number(self.total))
-        return number(self.total)
+            return _("more than %(count)s", count=format_count(self.total))
+        return format_count(self.total)
 
     @property
     def pages_label(self) -> str:
         if self.capped:
-            return _("more than %(count)s", count=number(self.pages))
-        return number(self.pages)
+            return _("more than %(count)s", count=format_count(self.pages))
+        return format_count(self.pages)
 
 
 def paginate(session, query, matching, number: int, size: int = PAGE_SIZE) -> Page:

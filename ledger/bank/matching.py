@@ -88,20 +88,15 @@ class _BatchContext:
         rows: list[BankTransaction],
         hits: dict[int, dict[int, set[str]]],
         orders: dict[int, Order],
+        merchants: dict[int, Merchant],
     ):
         self.rows = rows
         self.hits = hits
         self.orders = orders
+        self.merchants = merchants  # of the batch's rows, read once (a get per payment adds up)
         self.payments = lifecycle.PaymentBatch()
-        self._merchants: dict[int, Merchant] = {}
         self._assigned: list[tuple[dict, LedgerEntry]] = []
         self._written: set[int] = set()  # rows whose decision `settle` wrote already
-
-    def merchant(self, merchant_id: int) -> Merchant:
-        """The merchant, from the session once per batch (a get per payment adds up)."""
-        if merchant_id not in self._merchants:
-            self._merchants[merchant_id] = db.session.get(Merchant, merchant_id)
-        return self._merchants[merchant_id]
 
     def assigned(self, values: dict, entry: LedgerEntry) -> None:
         self._assigned.append((values, entry))
@@ -151,8 +146,7 @@ class _BatchContext:
                 hits[row_id] = row_hits
         order_ids = {order_id for row_hits in hits.values() for order_id in row_hits}
         orders = {order.id: order for order in lifecycle.lock_many(order_ids)}
-        context = cls(rows, hits, orders)
-        context._merchants = merchants
+        context = cls(rows, hits, orders, merchants)
         context.payments.expect(order_ids, Source.BANK, [_payment_reference(row) for row in rows])
         return context
 
@@ -272,7 +266,7 @@ def candidate(order: Order, matched_by: set[str]) -> scoring.Candidate:
 def match_one(row: BankTransaction, today: date, context: _BatchContext) -> str:
     """Decide one transaction and apply the decision; returns its new state. `context`: what
     its batch read for it (_BatchContext.of)."""
-    merchant = context.merchant(row.merchant_id)
+    merchant = context.merchants[row.merchant_id]
     keyword = ignored_by(merchant, row)
     if keyword:
         return _set(row, TransactionState.IGNORED, state_reason("ignore_keyword", keyword=keyword))
@@ -377,7 +371,7 @@ def assign(
     `context`: the matcher's batch, which locked the order already and writes the payment
     and the assignment when it settles."""
     merchant = (
-        context.merchant(row.merchant_id)
+        context.merchants[row.merchant_id]
         if context is not None
         else db.session.get(Merchant, row.merchant_id)
     )
