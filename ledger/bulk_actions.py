@@ -159,7 +159,9 @@ def enqueue(job: BulkJob) -> None:
 
 def job_key(job_id: int) -> str:
     """The RQ job's id: one per bulk job, so the sweep can see whether it is still there."""
-    return f"bulk-{job_id}"
+    from flask import current_app
+
+    return current_app.extensions["job_queue"].job_id("bulk", job_id)
 
 
 def unfinished(before: datetime) -> list[int]:

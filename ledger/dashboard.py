@@ -347,24 +347,13 @@ def schedule_refresh(merchant_id: int) -> bool:
     away nothing fails: the scheduler's dispatch finds the stale snapshot (needs_refresh)."""
     from redis.exceptions import ConnectionError as RedisDown
     from redis.exceptions import TimeoutError as RedisSlow
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job, JobStatus
 
     queue = current_app.extensions["job_queue"]
-    job_id = f"dashboard-{merchant_id}"
+    job_id = queue.job_id("dashboard", merchant_id)
     try:
-        try:
-            waiting = Job.fetch(job_id, connection=queue.connection).get_status()
-        except NoSuchJobError:
-            waiting = None
         # One at a time, running ones included: a button any role may press must not be able
         # to keep the queue (which also delivers mail) busy with recomputes.
-        if waiting in (
-            JobStatus.QUEUED,
-            JobStatus.DEFERRED,
-            JobStatus.SCHEDULED,
-            JobStatus.STARTED,
-        ):
+        if queue.alive(job_id):
             return False
         queue.enqueue("worker.jobs.refresh_dashboard", merchant_id, job_id=job_id)
         return True

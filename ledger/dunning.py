@@ -215,6 +215,26 @@ def start_run(merchant: Merchant, today: date, trigger: str, started_by: str | N
     return run
 
 
+def hand_to_worker(run_id: int) -> bool:
+    """Queue a committed run's job under its fixed id, which the scheduler's recovery looks for.
+    With Redis away nothing fails: the run stays queued, and the recovery starts it again once
+    its lease is over (worker.jobs.recover_runs)."""
+    import logging
+
+    from flask import current_app
+    from redis.exceptions import RedisError
+
+    queue = current_app.extensions["job_queue"]
+    try:
+        queue.enqueue("worker.jobs.run_dunning", run_id, job_id=queue.job_id("run", run_id))
+    except (RedisError, OSError) as exc:
+        logging.getLogger(__name__).warning(
+            "Redis is not answering (%s): run %s waits for the recovery", exc, run_id
+        )
+        return False
+    return True
+
+
 def finish_run(run: DunningRun, summary: RunSummary, error: str | None = None) -> None:
     run.orders_due = summary.orders_due
     run.orders_examined = summary.orders_examined

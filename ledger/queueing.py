@@ -9,6 +9,7 @@ plain Redis client on its socket, so nothing RQ clones can start a second server
 from __future__ import annotations
 
 import atexit
+import re
 from functools import cached_property
 
 from redis import Redis
@@ -43,6 +44,28 @@ class JobQueue:
     @cached_property
     def queue(self) -> Queue:
         return Queue(self.name, connection=self.connection)
+
+    def job_id(self, kind: str, key) -> str:
+        """The fixed id of the one job of its kind for `key` (a run, a merchant's dashboard, a
+        bulk job), unique to this queue: installations or test runs sharing one Redis server
+        have their own ids (RQ allows letters, digits, "_" and "-")."""
+        return re.sub(r"[^A-Za-z0-9_-]", "_", f"{self.name}-{kind}-{key}")
+
+    def alive(self, job_id: str) -> bool:
+        """Whether RQ still has the job to run: waiting, running, or waiting for a retry."""
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job, JobStatus
+
+        try:
+            status = Job.fetch(job_id, connection=self.connection).get_status()
+        except NoSuchJobError:
+            return False
+        return status in (
+            JobStatus.QUEUED,
+            JobStatus.STARTED,
+            JobStatus.DEFERRED,
+            JobStatus.SCHEDULED,
+        )
 
     def enqueue(self, func: str, *args, **options):
         """Enqueue by dotted name so callers need not import the worker's code."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, url_for
+from flask import Blueprint, abort, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -61,7 +61,7 @@ def run_list():
 def run_now():
     run = dunning.start_run(merchant(), today_for(merchant()), "portal", current_user.email)
     db.session.commit()
-    current_app.extensions["job_queue"].enqueue("worker.jobs.run_dunning", run.id)
+    dunning.hand_to_worker(run.id)
     if partial_request():
         return render_page("runs/list.html", "progress", status=202, **_progress_context(run))
     return redirect(url_for("runs.progress", run_id=run.id))

@@ -118,7 +118,7 @@ def _execute_and_deliver(run_id: int, wait: int) -> None:
     """Enqueue the run and work the queue here until its messages are out. A worker running
     elsewhere may take some of the jobs; then we wait for it."""
     app = current_app._get_current_object()
-    app.extensions["job_queue"].enqueue("worker.jobs.run_dunning", run_id, job_id=f"run-{run_id}")
+    dunning.hand_to_worker(run_id)
     make_worker(app, InlineWorker).work(burst=True, logging_level="WARNING")
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:

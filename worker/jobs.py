@@ -164,7 +164,7 @@ def dispatch_daily_runs(now_utc: datetime | None = None) -> list[int]:
         except IntegrityError:
             db.session.rollback()  # this day's scheduled run exists already
             continue
-        _enqueue_run(run.id)
+        dunning.hand_to_worker(run.id)
         started.append(run.id)
     recover_runs()
     recover_bulk_jobs()
@@ -200,7 +200,7 @@ def recover_runs(now: datetime | None = None) -> list[int]:
     ).all()
     restarted = []
     for run in stale:
-        if run.state == RunState.QUEUED and _job_exists(f"run-{run.id}"):
+        if run.state == RunState.QUEUED and _job_exists(_queue().job_id("run", run.id)):
             continue
         marked = db.session.execute(
             update(DunningRun)
@@ -215,7 +215,7 @@ def recover_runs(now: datetime | None = None) -> list[int]:
         again = dunning.start_run(merchant, run.run_on, run.trigger, run.started_by)
         again.restart_of = run.id
         db.session.commit()
-        _enqueue_run(again.id)
+        dunning.hand_to_worker(again.id)
         restarted.append(again.id)
     return restarted
 
@@ -224,10 +224,6 @@ def _job_exists(job_id: str) -> bool:
     from rq.job import Job
 
     return Job.exists(job_id, connection=_queue().connection)
-
-
-def _enqueue_run(run_id: int) -> None:
-    _queue().enqueue("worker.jobs.run_dunning", run_id, job_id=f"run-{run_id}")
 
 
 def recompute_next_due(version_id: int) -> dict:
@@ -300,24 +296,12 @@ def recover_bulk_jobs(now: datetime | None = None) -> list[int]:
     handed = []
     try:
         for job_id in bulk_actions.unfinished((now or utcnow()) - RUN_LEASE):
-            if not _job_alive(bulk_actions.job_key(job_id)):
+            if not _queue().alive(bulk_actions.job_key(job_id)):
                 bulk_actions.enqueue(db.session.get(BulkJob, job_id))
                 handed.append(job_id)
     except (RedisError, OSError) as exc:
         log.warning("Redis is not answering (%s): bulk jobs wait", exc)
     return handed
-
-
-def _job_alive(job_id: str) -> bool:
-    """Whether RQ still has the job to run: waiting, running, or waiting for a retry."""
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job, JobStatus
-
-    try:
-        status = Job.fetch(job_id, connection=_queue().connection).get_status()
-    except NoSuchJobError:
-        return False
-    return status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
 
 
 def run_bulk_job(job_id: int) -> dict:

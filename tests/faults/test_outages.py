@@ -66,14 +66,13 @@ def test_redis_killed_and_restarted_mid_run(app, make_merchant, mail_sink, own_r
     from ledger import dunning
     from ledger.db import db
     from ledger.models import Merchant, RunState
-    from worker import jobs
 
     merchant_id = book(app, make_merchant, ORDERS)
     with app.app_context():
         run = dunning.start_run(db.session.get(Merchant, merchant_id), RUN_DAY, "schedule")
         db.session.commit()
         run_id = run.id
-        jobs._enqueue_run(run_id)
+        dunning.hand_to_worker(run_id)
     worker = start_worker(app, tmp_path / "worker.log")
     try:
         wait_for(lambda: _run_state(app, run_id)[1] >= 40, 120, "the run to get going")
@@ -161,7 +160,6 @@ def test_two_runs_of_the_same_day_at_once(app, make_merchant, mail_sink, tmp_pat
     from ledger import dunning
     from ledger.db import db
     from ledger.models import DunningEvent, DunningRun, Merchant, OutboxMessage
-    from worker import jobs
 
     merchant_id = book(
         app, make_merchant, ORDERS, rules="vorkasse after 14 days: remind and notify accounting\n"
@@ -171,7 +169,7 @@ def test_two_runs_of_the_same_day_at_once(app, make_merchant, mail_sink, tmp_pat
         runs = [dunning.start_run(merchant, RUN_DAY, trigger) for trigger in ("schedule", "cli")]
         db.session.commit()
         for run in runs:
-            jobs._enqueue_run(run.id)
+            dunning.hand_to_worker(run.id)
     workers = [start_worker(app, tmp_path / f"worker-{n}.log", burst=True) for n in (1, 2)]
     for worker in workers:
         worker.wait(300)

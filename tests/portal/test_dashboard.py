@@ -136,6 +136,34 @@ def test_the_snapshot_is_recomputed_by_the_job(app, book):
     )
 
 
+def test_another_queues_running_recompute_does_not_hold_this_one(app, book):
+    """Job ids belong to their queue: a recompute left running (its worker killed) by another
+    installation or test run on the same Redis server, for a merchant with the same id, does not
+    keep this merchant's recompute from being queued (CI failed on exactly that)."""
+    from rq.job import JobStatus
+
+    from ledger import dashboard
+    from ledger.accounts import find_merchant
+    from ledger.queueing import JobQueue
+
+    with app.app_context():
+        merchant_id = find_merchant(book["name"]).id
+        other = JobQueue(app)
+        other.name = app.extensions["job_queue"].name + "-other"
+        stuck = other.enqueue(
+            "worker.jobs.refresh_dashboard",
+            merchant_id,
+            job_id=other.job_id("dashboard", merchant_id),
+        )
+        stuck.set_status(JobStatus.STARTED)
+        try:
+            assert dashboard.schedule_refresh(merchant_id) is True
+            assert dashboard.schedule_refresh(merchant_id) is False  # its own one waits
+        finally:
+            other.queue.empty()  # deletes the job too
+    assert _jobs(app) == ["worker.jobs.refresh_dashboard"]
+
+
 def test_the_daily_run_and_the_dispatch_ask_for_a_recompute(app, book):
     from ledger import dunning
     from ledger.accounts import find_merchant

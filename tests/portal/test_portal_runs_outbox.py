@@ -35,9 +35,30 @@ def test_run_now_creates_a_run_and_enqueues_it(app, portal, merchant_info):
     jobs = queue.get_jobs()
     assert queue.count == 1
     assert jobs[0].func_name == "worker.jobs.run_dunning" and jobs[0].args == (run_id,)
+    # under the id the scheduler's recovery looks for
+    assert jobs[0].id == app.extensions["job_queue"].job_id("run", run_id)
     fragment = response.get_data(as_text=True)
     assert f'hx-get="/runs/{run_id}/progress"' in fragment and POLL in fragment
     assert "<nav" not in fragment
+
+
+def test_run_now_with_redis_away_keeps_the_run_queued(app, portal):
+    """No 500: the run waits, queued, for the scheduler's recovery to hand it over."""
+    from ledger.db import db
+    from ledger.models import DunningRun
+    from ledger.queueing import JobQueue
+
+    app.config["MAHNWERK_TODAY"] = "2026-10-15"
+    shared, shared_url = app.extensions["job_queue"], app.config["REDIS_URL"]
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens
+    app.extensions["job_queue"] = JobQueue(app)
+    try:
+        response = portal.post("/runs")
+    finally:
+        app.config["REDIS_URL"], app.extensions["job_queue"] = shared_url, shared
+    assert response.status_code == 202
+    with app.app_context():
+        assert db.session.scalar(select(DunningRun.state)) == "queued"
 
 
 def test_progress_polls_until_the_run_is_done(app, portal, seed, merchant_info):

@@ -161,9 +161,9 @@ def test_a_bulk_job_whose_rq_job_is_gone_goes_to_the_workers_again(app, card_mer
     db.session.commit()
     waiting, running = jobs[0].id, jobs[1].id
     assert recover_bulk_jobs(now) == [waiting, running]
-    queued = app.extensions["job_queue"].queue.get_jobs()
-    assert [(job.id, job.func_name, job.args) for job in queued] == [
-        (f"bulk-{waiting}", "worker.jobs.run_bulk_job", (waiting,)),
-        (f"bulk-{running}", "worker.jobs.run_bulk_job", (running,)),
+    queue = app.extensions["job_queue"]
+    assert [(job.id, job.func_name, job.args) for job in queue.queue.get_jobs()] == [
+        (queue.job_id("bulk", waiting), "worker.jobs.run_bulk_job", (waiting,)),
+        (queue.job_id("bulk", running), "worker.jobs.run_bulk_job", (running,)),
     ]
     assert recover_bulk_jobs(now) == []  # RQ has them: not handed over twice
