@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, update
 
 import rules
 from ledger import bulk
@@ -22,6 +22,7 @@ from ledger.rulebook import Rulebook, program_of
 
 
 def order_facts(order: Order) -> rules.OrderFacts:
+    """The facts the rules read: of an Order, or of a row of its _FACT_COLUMNS."""
     return rules.OrderFacts(
         payment_method=order.payment_method,
         amount=order.amount,
@@ -93,12 +94,16 @@ def order_history(order: Order) -> rules.OrderHistory:
 
 
 def with_claim(history: rules.OrderHistory, order: Order) -> rules.OrderHistory:
-    if order.payment_claimed_on is None or history.payment_claimed_on == order.payment_claimed_on:
+    return _claimed(history, order.payment_claimed_on)
+
+
+def _claimed(history: rules.OrderHistory, claimed_on: date | None) -> rules.OrderHistory:
+    if claimed_on is None or history.payment_claimed_on == claimed_on:
         return history
     return rules.OrderHistory(
         done_steps=history.done_steps,
         last_reminder_on=history.last_reminder_on,
-        payment_claimed_on=order.payment_claimed_on,
+        payment_claimed_on=claimed_on,
         bank_data_as_of=history.bank_data_as_of,
         done_on=history.done_on,
         level=history.level,
@@ -150,45 +155,103 @@ def open_order_count(merchant_id: int) -> int:
     )
 
 
+# The columns the rules read of an order (order_facts), as table columns: rows of them are
+# read without the ORM's loading.
+_orders = Order.__table__
+_FACT_COLUMNS = tuple(
+    _orders.c[name]
+    for name in (
+        "payment_method", "amount", "currency", "country", "language", "customer_type",
+        "ordered_on", "due_on", "region", "tags", "status", "dunning_block",
+    )
+)  # fmt: skip
+
+
 def recompute_all(
     merchant: Merchant,
     version: RulesetVersion,
-    batch_size: int = 2000,
+    batch_size: int = 5000,
     progress: Callable[[int], bool] | None = None,
 ) -> int:
-    """Recompute next_due_on of every order of a merchant under the active `version`, in
-    batches (closed orders just lose theirs). `progress(done)` is called after each batch and
-    may return False to stop (a newer version became active). Returns the count."""
+    """Recompute next_due_on of every open order of a merchant under the active `version`, in
+    batches by id. `progress(done)` is called after each batch and may return False to stop (a
+    newer version became active). Returns the count of open orders.
+
+    A million-order book is mostly closed orders, which keep no date (the lifecycle clears it
+    when an order closes; one statement makes sure). Of the open ones only the columns the
+    rules read are fetched, no ORM objects, and only the dates that change are written, in one
+    statement per batch, each row on its version (a lifecycle command that changed the order
+    meanwhile computed its date itself; such an order is read once more at the end)."""
     book = Rulebook(version, program_of(version))
-    last_id, count = 0, 0
+    db.session.flush()  # the statements below bypass the session: its changes first
+    never_due = or_(
+        Order.status.not_in(OPEN_STATUSES),
+        Order.dunning_block.is_(True),
+        Order.erased_at.is_not(None),
+    )
+    db.session.execute(
+        update(Order)
+        .where(Order.merchant_id == merchant.id, Order.next_due_on.is_not(None), never_due)
+        .values(next_due_on=None, version=Order.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    may_be_due = and_(
+        Order.merchant_id == merchant.id,
+        Order.status.in_(OPEN_STATUSES),
+        Order.dunning_block.is_(False),
+        Order.erased_at.is_(None),
+    )
+    last_id, count, again = 0, 0, []
     while True:
-        orders = list(
-            db.session.scalars(
-                select(Order)
-                .where(Order.merchant_id == merchant.id, Order.id > last_id)
-                .order_by(Order.id)
-                .limit(batch_size)
-            )
-        )
-        if not orders:
+        rows = _open_rows(and_(may_be_due, Order.id > last_id), batch_size)
+        if not rows:
             break
-        open_ids = [o.id for o in orders if o.is_open]
-        found = histories(open_ids, merchant.bank_data_as_of)
-        for order in orders:
-            _version, program = book.for_order(order)
-            history = found.get(order.id)
-            due = next_due(order, program, history) if history else None
-            if order.next_due_on != due:
-                order.next_due_on = due
-        count += len(open_ids)
-        last_id = orders[-1].id
-        db.session.flush()
+        again += _write_next_due(rows, book, merchant.bank_data_as_of)
+        count += len(rows)
+        last_id = rows[-1].id
         if progress is not None and progress(count) is False:
+            _expire_orders()
             return count
+    if again:  # changed by a lifecycle command meanwhile: read once more, on the new version
+        rows = _open_rows(and_(may_be_due, bulk.among(Order.id, again)), None)
+        _write_next_due(rows, book, merchant.bank_data_as_of)
     version.recompute_done = count
     version.recompute_total = count
     version.recomputed_at = utcnow()
+    _expire_orders()
     return count
+
+
+def _expire_orders() -> None:
+    """Orders this session holds are read again: their dates and versions changed beneath."""
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Order):
+            db.session.expire(obj)
+
+
+def _open_rows(condition, limit: int | None) -> list:
+    columns = ("id", "version", "next_due_on", "rules_version_id", "payment_claimed_on")
+    query = select(*(_orders.c[name] for name in columns), *_FACT_COLUMNS).where(condition)
+    return db.session.execute(query.order_by(_orders.c.id).limit(limit)).all()
+
+
+def _write_next_due(rows: list, book: Rulebook, bank_data_as_of: date | None) -> list[int]:
+    """Compute each row's next due date and write those that changed; returns the ids of rows
+    to read once more when some had moved on (those were not written; the others read again
+    are unchanged then and not written twice)."""
+    found = histories([row.id for row in rows], bank_data_as_of)
+    changed = []
+    for row in rows:
+        _version, program = book.resolve(row.ordered_on, row.rules_version_id)
+        due = None
+        if program is not None:
+            facts = order_facts(row)
+            history = _claimed(found[row.id], row.payment_claimed_on)
+            due = program.next_due_on(facts, history)
+        if due != row.next_due_on:
+            changed.append({"id": row.id, "version": row.version, "next_due_on": due})
+    written = bulk.update_rows(Order.__table__, changed, where=("id", "version"), bump="version")
+    return [] if written == len(changed) else [c["id"] for c in changed]
 
 
 def due_count(merchant_id: int, today: date) -> int:

@@ -167,3 +167,83 @@ def test_activation_refuses_rules_that_would_stop_or_break_dunning(card_merchant
     assert message in str(refused.value)
     db.session.rollback()
     assert rulesets.active_version(card_merchant.id).id == before.id
+
+
+def _book_of_every_kind(merchant, add_order, pay):
+    """Open orders plain, reminded, claimed, blocked and in another method; a paid one; then
+    every date made wrong behind the ledger's back, so the recompute must write each."""
+    from sqlalchemy import update
+
+    from ledger import claims, lifecycle
+    from ledger.models import Order
+
+    orders = {n: add_order(merchant, n) for n in ("PLAIN", "REMINDED", "CLAIMED", "BLOCKED")}
+    orders["INVOICE"] = add_order(merchant, "INVOICE", method="invoice")
+    orders["PAID"] = add_order(merchant, "PAID")
+    db.session.commit()
+    dunning.execute(merchant, DAY0 + timedelta(days=14), only=[orders["REMINDED"].id])
+    claims.claim(orders["CLAIMED"], DAY0 + timedelta(days=2), None, None, None,
+                 today=DAY0 + timedelta(days=3))  # fmt: skip
+    cause = lifecycle.Cause("test", "manual", DAY0, reason="Kunde ruft an")
+    lifecycle.block(orders["BLOCKED"], cause)
+    pay(orders["PAID"])
+    db.session.commit()
+    db.session.execute(update(Order).values(next_due_on=date(2000, 1, 1)))
+    db.session.commit()
+    return orders
+
+
+def test_the_recompute_gives_every_order_the_date_its_own_computation_gives(
+    card_merchant, add_order, pay
+):
+    """The batch recompute (rows, no ORM objects) and the per-order computation the lifecycle
+    commands use agree, for open orders of every kind; closed and blocked ones keep no date."""
+    orders = _book_of_every_kind(card_merchant, add_order, pay)
+    rules_text = (
+        "vorkasse after 5 days: remind; after 9 days: cancel and notify accounting\n"
+        "rechnung after 3 days: remind\n"
+    )
+    version = rulesets.save_and_activate(card_merchant, rules_text, "a")
+    db.session.commit()
+    program = rulebook.program_of(version)
+    found = {}
+    for number, order in orders.items():
+        db.session.refresh(order)
+        expected = scheduling.next_due(order, program, scheduling.order_history(order))
+        found[number] = (order.next_due_on, expected)
+    assert found["PLAIN"] == (DAY0 + timedelta(days=5),) * 2
+    assert found["REMINDED"][0] == found["REMINDED"][1] > DAY0 + timedelta(days=5)  # reminded
+    assert found["INVOICE"][0] == found["INVOICE"][1] is not None
+    assert found["CLAIMED"][0] == found["CLAIMED"][1] > DAY0 + timedelta(days=5)  # paused
+    assert found["BLOCKED"] == found["PAID"] == (None, None)
+
+
+def test_an_order_changed_during_the_recompute_is_read_again(card_merchant, add_order, monkeypatch):
+    """A lifecycle command that commits an order between the recompute's read and its write
+    moved the order's version: that row is not written blindly but read once more."""
+    from sqlalchemy import update
+
+    from ledger.models import Order
+
+    first = add_order(card_merchant, "P-1")
+    add_order(card_merchant, "P-2")
+    db.session.commit()
+    read = scheduling._open_rows
+
+    def read_then_changed(condition, limit):
+        rows = read(condition, limit)
+        if limit is not None:  # the batch read, not the second one
+            db.session.execute(
+                update(Order)
+                .where(Order.id == first.id)
+                .values(version=Order.version + 1, next_due_on=date(2000, 1, 1))
+            )
+        return rows
+
+    monkeypatch.setattr(scheduling, "_open_rows", read_then_changed)
+    rulesets.save_and_activate(card_merchant, "vorkasse after 5 days: remind\n", "a")
+    db.session.commit()
+    assert (
+        db.session.scalars(select(Order.next_due_on).order_by(Order.id)).all()
+        == [DAY0 + timedelta(days=5)] * 2
+    )
