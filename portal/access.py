@@ -73,6 +73,7 @@ ROUTES: dict[str, Action] = {
     "letters.invoice_pdf": Action.VIEW,
     "outbox.message_list": Action.VIEW,
     "outbox.view": Action.VIEW,
+    "outbox.message_body": Action.VIEW,
     "outbox.retry": Action.DUNNING,
     "runs.run_list": Action.VIEW,
     "runs.progress": Action.VIEW,

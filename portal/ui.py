@@ -66,6 +66,14 @@ def page_number() -> int:
 COUNT_CAP = 10_000
 
 
+def count_label(count: int, capped: bool = False) -> str:
+    """A count of rows as the user reads it: "1.234"; "mehr als 10.000" when counting stopped
+    at `count` (`capped`, or a count past COUNT_CAP)."""
+    if capped or count > COUNT_CAP:
+        return _("more than %(count)s", count=format_count(min(count, COUNT_CAP)))
+    return format_count(count)
+
+
 class Page:
     """One page of a query's rows, with what the pager needs. `capped`: the filter finds more
     than `total` rows (COUNT_CAP), and the pages end there."""
@@ -99,9 +107,7 @@ class Page:
     @property
     def total_label(self) -> str:
         """The count as the user reads it: "1.234", or "mehr als 10.000" when capped."""
-        if self.capped:
-            return _("more than %(count)s", count=format_count(self.total))
-        return format_count(self.total)
+        return count_label(self.total, self.capped)
 
     @property
     def pages_label(self) -> str:

@@ -68,6 +68,52 @@ def test_view_is_for_the_merchants_own_email_messages(app, portal, seed, merchan
     assert portal.get("/outbox/999999/view").status_code == 404
 
 
+def test_the_list_opens_a_messages_text_only_when_asked(app, portal, seed, merchant_info):
+    """The list carries no message texts (a page of long reminders weighed half a megabyte):
+    each row's text is its own small page, which the row's details load when opened."""
+    from ledger import accounts, outbox
+    from ledger.db import db
+
+    seed(merchant_info["id"], [order_body("AK-1")])
+    portal.post("/orders/AK-1/remind")
+    message_id = _reminder_id(app)
+    listing = portal.get("/outbox").get_data(as_text=True)
+    assert f'hx-get="/outbox/{message_id}"' in listing and 'hx-trigger="toggle once"' in listing
+    with app.app_context():
+        from ledger.models import OutboxMessage
+
+        body = db.session.get(OutboxMessage, message_id).body
+        other = accounts.create_merchant("Bergladen AG", "b@example.com")
+        foreign = outbox.add(other.id, "email", "accounting_digest", "x@example.com")
+        db.session.commit()
+        foreign_id = foreign.id
+    first_line = body.splitlines()[0]
+    assert first_line and first_line not in listing
+
+    block = portal.get(f"/outbox/{message_id}", htmx=True).get_data(as_text=True)
+    assert block.lstrip().startswith('<pre class="message-body">') and first_line in block
+    page = portal.get(f"/outbox/{message_id}").get_data(as_text=True)
+    assert "<nav" in page and "Back to the outbox" in page  # without htmx: a page of its own
+    assert portal.get(f"/outbox/{foreign_id}").status_code == 404
+    assert portal.get("/outbox/999999").status_code == 404
+
+
+def test_the_state_counts_stop_at_the_cap(app, portal, merchant_info, monkeypatch):
+    from ledger import outbox
+    from ledger.db import db
+    from portal import outbox as outbox_page
+    from portal import ui
+
+    with app.app_context():
+        for n in range(4):
+            outbox.add(merchant_info["id"], "email", "accounting_digest", f"x{n}@example.com")
+        db.session.commit()
+    assert "pending (4)" in portal.get("/outbox").get_data(as_text=True)
+    monkeypatch.setattr(outbox_page, "COUNT_CAP", 2)
+    monkeypatch.setattr(ui, "COUNT_CAP", 2)
+    assert "pending (more than 2)" in portal.get("/outbox").get_data(as_text=True)
+
+
 def test_the_outbox_warns_when_no_sender_address_is_set(app, portal, merchant_info):
     from ledger.db import db
     from ledger.models import Merchant

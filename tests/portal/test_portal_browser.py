@@ -233,6 +233,8 @@ def test_no_page_breaks_the_content_security_policy(app, live_server, csp, shop)
     page.locator("#results", has_text="AK-10001").wait_for()
     page.select_option("select[name=kind]", "email")
     page.wait_for_url(f"{live_server}/outbox?kind=email")
+    page.locator("#results details summary").first.click()  # its text loads when opened
+    page.locator("#results details pre.message-body").first.wait_for()
 
     page.click("button:has-text('Log out')")
     page.wait_for_url(f"{live_server}/login")

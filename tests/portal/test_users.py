@@ -109,7 +109,9 @@ def test_the_invitation_link_is_stored_only_as_its_hash_and_hidden_until_sent(
     from ledger.models import OutboxMessage, UserToken
 
     invite(portal, "ben@alpenkiste.example")
-    page = portal.get("/outbox").get_data(as_text=True)
+    with app.app_context():
+        message_id = db.session.scalar(select(OutboxMessage.id))
+    page = portal.get(f"/outbox/{message_id}").get_data(as_text=True)
     assert "/invite/" not in page and "one-time link" in page
     deliver_mail(app)
     token = link_in(mails_to(mail_sink, "ben@alpenkiste.example")[0]).rsplit("/", 1)[1]
