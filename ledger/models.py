@@ -264,6 +264,7 @@ class Order(db.Model):
         Index("ix_orders_merchant_status", "merchant_id", "status"),
         # The order list's sort (newest order date first) as an index range, not a sort.
         Index("ix_orders_merchant_ordered", "merchant_id", "ordered_on", "id"),
+        Index("ix_orders_merchant_amount", "merchant_id", "amount"),  # the search by amount
         # A bank import first indexes the orders whose reference keys are missing or stale.
         Index("ix_orders_merchant_references_version", "merchant_id", "references_version"),
         # The dashboard's live count of "already paid" claims: only the claimed orders (with

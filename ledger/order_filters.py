@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import String, cast, exists, or_, select
+from sqlalchemy import Text, cast, exists, func, literal_column, or_, select, table
 
+from ledger.db import db
 from ledger.models import OPEN_STATUSES, CollectionCase, Order, OutboxMessage
 
 FLAGS = ("paid_after_cancellation", "payment_claimed", "in_collection", "bounced")
@@ -23,6 +24,50 @@ MAX_LEVEL = 9
 _PLAIN = re.compile(r"\d+(?:[.,]\d{1,2})?")
 _GROUPED_DE = re.compile(r"\d{1,3}(?:[. ']\d{3})+(?:,\d{1,2})?")
 _GROUPED_EN = re.compile(r"\d{1,3}(?:[, ]\d{3})+(?:\.\d{1,2})?")
+
+
+# Nothing a search box sends: line breaks separate the fields in the search text.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Fewer characters than a trigram: no index can find them; the fields are read one by one.
+_SHORTEST_INDEXED = 3
+
+
+def _text_search(q: str):
+    """The orders whose number, invoice number, customer name, e-mail or extra references
+    contain `q`, case-insensitively: through the trigram index on PostgreSQL (pg_trgm) and
+    the FTS5 trigram table on SQLite (migration f3b5d7e9a1c2), which holds the same fields."""
+    if len(q) < _SHORTEST_INDEXED:
+        fields = (Order.number, Order.invoice_number, Order.customer_name, Order.customer_email)
+        return or_(
+            *(field.icontains(q, autoescape=True) for field in fields),
+            cast(Order.extra_references, Text).icontains(q, autoescape=True),
+        )
+    if db.session.get_bind().dialect.name == "postgresql":
+        return search_text().contains(q.lower(), autoescape=True)
+    phrase = '"' + q.replace('"', '""') + '"'  # FTS5: the text itself, no query syntax
+    search = table("orders_search")
+    return Order.id.in_(
+        select(literal_column("rowid"))
+        .select_from(search)
+        .where(literal_column("orders_search").op("MATCH")(phrase))
+    )
+
+
+def search_text():
+    """PostgreSQL: the expression the trigram index `ix_orders_search` holds, the searched
+    fields a line each (a search has no line break: a match never spans two fields). The
+    planner uses the index only for this very expression."""
+    line = literal_column("E'\\n'")
+    return func.lower(
+        Order.number.concat(line)
+        .concat(func.coalesce(Order.invoice_number, literal_column("''")))
+        .concat(line)
+        .concat(Order.customer_name)
+        .concat(line)
+        .concat(Order.customer_email)
+        .concat(line)
+        .concat(func.coalesce(cast(Order.extra_references, Text), literal_column("''")))
+    )
 
 
 def parse_amount(text: str) -> Decimal | None:
@@ -91,16 +136,9 @@ def conditions(merchant_id: int, filters: dict) -> list:
                 )
             )
         )
-    q = (filters.get("q") or "").strip()
+    q = _CONTROL.sub("", filters.get("q") or "").strip()
     if q:
-        matches = [
-            Order.number.icontains(q, autoescape=True),
-            Order.invoice_number.icontains(q, autoescape=True),
-            Order.customer_name.icontains(q, autoescape=True),
-            Order.customer_email.icontains(q, autoescape=True),
-            # The extra numbers the customer may pay with (ledger.order_edits): a JSON list.
-            cast(Order.extra_references, String).icontains(q, autoescape=True),
-        ]
+        matches = [_text_search(q)]
         amount = parse_amount(q)
         if amount is not None:
             matches.append(Order.amount == amount)

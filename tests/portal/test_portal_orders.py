@@ -82,6 +82,48 @@ def test_filters_and_search(portal, seed, merchant_info):
     assert "<nav" not in fragment and set(numbers_in(fragment)) == {"AK-100", "XY-7"}
 
 
+def test_search_through_the_index_finds_what_a_merchant_types(portal, seed, merchant_info):
+    """The search reads a trigram index (pg_trgm / FTS5) from three characters on: any part of
+    a number, name, e-mail or extra reference, upper or lower case, umlauts too; a match never
+    spans two fields; a changed name is found by its new value, an erased one no more."""
+    seed(
+        merchant_info["id"],
+        [
+            order_body("AK-200", name="Jörg Müller", invoice_number="RE-2026-0042"),
+            order_body("AK-201", name='Anna "Nanni" Schmidt'),
+            order_body("AK-202", name="Sophie Weber", amount="123.45"),
+        ],
+    )
+    with portal.app.app_context():
+        from ledger import manual, orders
+        from ledger.db import db
+
+        orders.find_order(merchant_info["id"], "AK-201").extra_references = ["PRJ-77/3"]
+        db.session.commit()  # as the order page's payment information writes it
+
+    def listed(q: str) -> set[str]:
+        return set(numbers_in(portal.get("/orders", query_string={"q": q}).get_data(True)))
+
+    assert listed("MÜLLER") == listed("müll") == {"AK-200"}
+    assert listed("2026-004") == {"AK-200"}  # the invoice number
+    assert listed("ak-201@exam") == {"AK-201"}  # the e-mail
+    assert listed("prj-77/") == {"AK-201"}  # an extra reference
+    assert listed('"Nanni"') == {"AK-201"}  # quotes are text, not query syntax
+    assert listed("123,45") == {"AK-202"}  # an amount
+    assert listed("Weber ak-202") == set()  # name and e-mail are two fields
+    assert listed("AK-2") == {"AK-200", "AK-201", "AK-202"}  # shorter than a trigram
+    assert listed("ö") == {"AK-200"}
+
+    with portal.app.app_context():
+        order = orders.find_order(merchant_info["id"], "AK-202")
+        order.customer_name = "Sophie Becker"  # as an edit writes it
+        db.session.commit()
+        manual.erase_personal_data(orders.find_order(merchant_info["id"], "AK-200"), "t", None)
+        db.session.commit()
+    assert listed("Becker") == {"AK-202"} and listed("Weber") == set()
+    assert listed("Müller") == set()
+
+
 def test_a_bad_filter_value_says_so_and_shows_everything(portal, seed, merchant_info):
     seed(merchant_info["id"], [order_body("AK-1")])
     text = portal.get("/orders?status=bogus").get_data(as_text=True)
