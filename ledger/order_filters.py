@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Text, cast, exists, func, literal_column, or_, select, table
+from sqlalchemy import Text, cast, exists, func, literal, literal_column, or_, select, table
 
 from ledger.db import db
 from ledger.models import OPEN_STATUSES, CollectionCase, Order, OutboxMessage
@@ -43,7 +43,9 @@ def _text_search(q: str):
             cast(Order.extra_references, Text).icontains(q, autoescape=True),
         )
     if db.session.get_bind().dialect.name == "postgresql":
-        return search_text().contains(q.lower(), autoescape=True)
+        # lowered by the database, as the indexed text is (its locale's lower(), not Python's)
+        pattern = "%" + re.sub(r"([/%_])", r"/\1", q) + "%"
+        return search_text().like(func.lower(literal(pattern, Text)), escape="/")
     phrase = '"' + q.replace('"', '""') + '"'  # FTS5: the text itself, no query syntax
     search = table("orders_search")
     return Order.id.in_(

@@ -147,12 +147,19 @@ def refresh_next_due_many(orders: list[Order], book_for: Callable[[int], Ruleboo
             order.next_due_on = next_due(order, program, found[order.id])
 
 
-def open_order_count(merchant_id: int) -> int:
-    return db.session.scalar(
-        select(func.count(Order.id)).where(
-            Order.merchant_id == merchant_id, Order.status.in_(OPEN_STATUSES)
-        )
+def _may_be_due(merchant_id: int):
+    """The orders a rule step may still fire for: open, not blocked, not erased."""
+    return and_(
+        Order.merchant_id == merchant_id,
+        Order.status.in_(OPEN_STATUSES),
+        Order.dunning_block.is_(False),
+        Order.erased_at.is_(None),
     )
+
+
+def open_order_count(merchant_id: int) -> int:
+    """The orders a recompute reads (its progress counts up to this)."""
+    return db.session.scalar(select(func.count(Order.id)).where(_may_be_due(merchant_id)))
 
 
 # The columns the rules read of an order (order_facts), as table columns: rows of them are
@@ -175,7 +182,7 @@ def recompute_all(
 ) -> int:
     """Recompute next_due_on of every open order of a merchant under the active `version`, in
     batches by id. `progress(done)` is called after each batch and may return False to stop (a
-    newer version became active). Returns the count of open orders.
+    newer version became active). Returns the count of open orders read (open_order_count).
 
     A million-order book is mostly closed orders, which keep no date (the lifecycle clears it
     when an order closes; one statement makes sure). Of the open ones only the columns the
@@ -195,12 +202,7 @@ def recompute_all(
         .values(next_due_on=None, version=Order.version + 1)
         .execution_options(synchronize_session=False)
     )
-    may_be_due = and_(
-        Order.merchant_id == merchant.id,
-        Order.status.in_(OPEN_STATUSES),
-        Order.dunning_block.is_(False),
-        Order.erased_at.is_(None),
-    )
+    may_be_due = _may_be_due(merchant.id)
     last_id, count, again = 0, 0, []
     while True:
         rows = _open_rows(and_(may_be_due, Order.id > last_id), batch_size)

@@ -59,7 +59,9 @@ def message_list():
         db.session.scalars(
             select(OutboxMessage.id).where(
                 OutboxMessage.id.in_([message.id for message in page.rows]),
+                OutboxMessage.kind == "email",
                 OutboxMessage.html.is_not(None),
+                OutboxMessage.html != "",
             )
         )
     )

@@ -200,7 +200,8 @@ def recover_runs(now: datetime | None = None) -> list[int]:
     ).all()
     restarted = []
     for run in stale:
-        if run.state == RunState.QUEUED and _job_exists(_queue().job_id("run", run.id)):
+        # a job RQ still has waits its turn; a failed one (kept for a year) does not count
+        if run.state == RunState.QUEUED and _queue().alive(_queue().job_id("run", run.id)):
             continue
         marked = db.session.execute(
             update(DunningRun)
@@ -218,12 +219,6 @@ def recover_runs(now: datetime | None = None) -> list[int]:
         dunning.hand_to_worker(again.id)
         restarted.append(again.id)
     return restarted
-
-
-def _job_exists(job_id: str) -> bool:
-    from rq.job import Job
-
-    return Job.exists(job_id, connection=_queue().connection)
 
 
 def recompute_next_due(version_id: int) -> dict:

@@ -33,6 +33,11 @@ def _sqlite_text(row):
     )
 
 
+# A later migration that has Alembic rebuild the orders table on SQLite (batch mode copies it
+# and drops the old one, and its triggers with it) must create these triggers again;
+# tests/ledger/test_migrations.py fails until it does.
+
+
 def upgrade():
     op.create_index("ix_orders_merchant_amount", "orders", ["merchant_id", "amount"])
     if op.get_bind().dialect.name == "postgresql":
