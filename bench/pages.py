@@ -71,9 +71,9 @@ def start_server(port: int) -> subprocess.Popen:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            requests.get(f"http://127.0.0.1:{port}/login", timeout=2)
+            requests.get(f"http://127.0.0.1:{port}/login", timeout=10)
             return server
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.3)
     server.kill()
     sys.exit("the server did not start")

@@ -265,6 +265,14 @@ class Order(db.Model):
         # The order list's sort (newest order date first) as an index range, not a sort.
         Index("ix_orders_merchant_ordered", "merchant_id", "ordered_on", "id"),
         Index("ix_orders_merchant_amount", "merchant_id", "amount"),  # the search by amount
+        Index(  # the few orders with a credit to pay back (the payments page lists them)
+            "ix_orders_refund_requested",
+            "merchant_id",
+            "refund_requested_on",
+            "id",
+            sqlite_where=sql_text("refund_requested_on IS NOT NULL"),
+            postgresql_where=sql_text("refund_requested_on IS NOT NULL"),
+        ),
         # A bank import first indexes the orders whose reference keys are missing or stale.
         Index("ix_orders_merchant_references_version", "merchant_id", "references_version"),
         # The dashboard's live count of "already paid" claims: only the claimed orders (with
