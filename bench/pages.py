@@ -97,7 +97,7 @@ def load(sessions: list[requests.Session], url: str, count: int) -> tuple[list[f
 
     def one(n: int) -> tuple[float, int]:
         start = time.perf_counter()
-        reply = sessions[n % len(sessions)].get(url)
+        reply = sessions[n % len(sessions)].get(url, timeout=60)
         elapsed = (time.perf_counter() - start) * 1000
         if reply.status_code != 200:
             raise RuntimeError(f"{url}: {reply.status_code}")

@@ -29,6 +29,10 @@ def _queries(merchant_id: int) -> dict:
         "runs": select(DunningRun)
         .where(DunningRun.merchant_id == merchant_id)
         .order_by(DunningRun.created_at.desc(), DunningRun.id.desc()),
+        # the payments page's credits to pay back (ledger.bank.inbox.order_refunds)
+        "refunds": select(Order)
+        .where(Order.merchant_id == merchant_id, Order.refund_requested_on.is_not(None))
+        .order_by(Order.refund_requested_on, Order.id),
     }
 
 
@@ -70,7 +74,7 @@ def _plan(query) -> str:
 
 
 @pytest.mark.parametrize("statistics", [False, True])
-@pytest.mark.parametrize("page", ["orders", "outbox", "audit", "runs"])
+@pytest.mark.parametrize("page", ["orders", "outbox", "audit", "runs", "refunds"])
 def test_a_list_page_reads_an_index_range_in_its_order(ctx, card_merchant, page, statistics):
     if statistics:
         _big_book_statistics()
