@@ -40,9 +40,17 @@ def _sqlite_text(row):
 
 def upgrade():
     op.create_index("ix_orders_merchant_amount", "orders", ["merchant_id", "amount"])
-    if op.get_bind().dialect.name == "postgresql":
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        op.execute(f"CREATE INDEX ix_orders_search ON orders USING gin (({PG_TEXT}) gin_trgm_ops)")
+        # The operator class by its schema: the extension may live in another schema than the
+        # one this database's tables are in (installed there before, e.g. in `public`).
+        schema = bind.exec_driver_sql(
+            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+            " WHERE e.extname = 'pg_trgm'"
+        ).scalar_one()
+        opclass = f"{bind.dialect.identifier_preparer.quote_identifier(schema)}.gin_trgm_ops"
+        op.execute(f"CREATE INDEX ix_orders_search ON orders USING gin (({PG_TEXT}) {opclass})")
         return
     op.execute("CREATE VIRTUAL TABLE orders_search USING fts5(body, tokenize='trigram')")
     op.execute(
