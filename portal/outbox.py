@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import defer, selectinload
 
 from ledger import audit, outbox, queueing
@@ -14,8 +14,8 @@ from ledger.messages import html_for_viewing
 from ledger.models import MESSAGE_KINDS, MESSAGE_STATES, Merchant, MessageState, OutboxMessage
 from portal.auth import require_login
 from portal.ui import (
-    COUNT_CAP,
     actor,
+    capped_count,
     clean_url,
     count_label,
     page_number,
@@ -86,28 +86,31 @@ def message_list():
 
 def _state_counts(merchant_id: int) -> dict[str, str]:
     """Messages per state for the filter (states with none left out), each counted up to
-    COUNT_CAP + 1 through the (merchant, state) index: an exact count over a million messages
+    the lists' cap through the (merchant, state) index: an exact count over a million messages
     would cost every page view."""
     counts = {}
     for state in MESSAGE_STATES:
         found = select(OutboxMessage.id).where(
             OutboxMessage.merchant_id == merchant_id, OutboxMessage.state == state
         )
-        count = db.session.scalar(
-            select(func.count()).select_from(found.limit(COUNT_CAP + 1).subquery())
-        )
+        count = capped_count(db.session, found)
         if count:
             counts[state] = count_label(count)
     return counts
 
 
-@bp.get("/outbox/<int:message_id>")
-def message_body(message_id: int):
-    """One message's text (or a webhook's payload): opened from its row in the list."""
+def _own_message(message_id: int) -> OutboxMessage:
+    """The message, if it is the user's merchant's; else 404."""
     message = db.session.get(OutboxMessage, message_id)
     if message is None or message.merchant_id != current_user.merchant_id:
         abort(404, _("There is no such message."))
-    return render_page("outbox/message.html", "body", message=message)
+    return message
+
+
+@bp.get("/outbox/<int:message_id>")
+def message_body(message_id: int):
+    """One message's text (or a webhook's payload): opened from its row in the list."""
+    return render_page("outbox/message.html", "body", message=_own_message(message_id))
 
 
 # The HTML part is the merchant's customers' data in the merchant's wording: shown as a page
@@ -137,9 +140,7 @@ def view(message_id: int):
 @bp.post("/outbox/<int:message_id>/retry")
 def retry(message_id: int):
     """Try a failed message again (its attempts start over)."""
-    message = db.session.get(OutboxMessage, message_id)
-    if message is None or message.merchant_id != current_user.merchant_id:
-        abort(404, _("There is no such message."))
+    message = _own_message(message_id)
     if message.state != MessageState.FAILED:
         flash(_("Only a failed message can be retried."), "error")
         return redirect(url_for("outbox.message_list"))

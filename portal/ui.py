@@ -116,12 +116,17 @@ class Page:
         return format_count(self.pages)
 
 
+def capped_count(session, matching) -> int:
+    """How many rows the SELECT `matching` finds, counting at most COUNT_CAP + 1 of them."""
+    return session.scalar(
+        select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())
+    )
+
+
 def paginate(session, query, matching, number: int, size: int = PAGE_SIZE) -> Page:
     """The page `number` of `query`'s rows. `matching`: a SELECT of the ids the filter finds
     (what is counted, up to COUNT_CAP + 1 of them)."""
-    found = session.scalar(
-        select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())
-    )
+    found = capped_count(session, matching)
     capped = found > COUNT_CAP
     total = min(found, COUNT_CAP)
     pages = max(ceil(total / size), 1)
